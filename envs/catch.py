@@ -1,0 +1,519 @@
+"""Catch: the falling-fruit game of the well-known Keras DQN example, as a Gymnasium env.
+
+A fruit falls from the top row of a square board, one row per step; the player moves a basket three
+cells wide along the bottom row to catch it. The rules are the original's (reference:
+`shared/reference/catch.md`) with its two asymmetries fixed; `CatchEnv`'s Version History lists
+every departure. `CatchVectorEnv` steps N games in one batched numpy call and, seeded alike,
+reproduces N `CatchEnv`s exactly.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from gymnasium import Env, spaces
+from gymnasium.utils import seeding
+from gymnasium.vector import AutoresetMode, VectorEnv
+from gymnasium.vector.utils import batch_space
+
+from envs._window import PygameWindow
+
+ACTION_MEANINGS = ("LEFT", "STAY", "RIGHT")
+OBS_TYPES = ("grid", "pixels")
+RENDER_FPS = 8
+PIXELS_PER_CELL = 8  # obs_type="pixels": the default 10x10 board is an 80x80 image, close to 84x84
+RENDER_PIXELS_PER_CELL = 32
+MIN_GRID_SIZE = 5
+
+# Cell codes of a drawing board, and their colours. Fruit and basket stay distinct in grayscale.
+_EMPTY, _FRUIT, _BASKET = 0, 1, 2
+_PALETTE = np.array([[0, 0, 0], [230, 80, 60], [235, 235, 235]], dtype=np.uint8)
+
+# Each sub-env of CatchVectorEnv draws its episode starts from its own generator this many at a
+# time: one call per block instead of one Python call per episode.
+_START_BLOCK = 256
+
+
+def _checked_grid_size(grid_size: Any) -> int:
+    if isinstance(grid_size, bool) or not isinstance(grid_size, (int, np.integer)):
+        raise ValueError(
+            f"Catch grid_size must be an int, got {grid_size!r} ({type(grid_size).__name__})."
+        )
+    if grid_size < MIN_GRID_SIZE:
+        raise ValueError(
+            f"Catch grid_size must be at least {MIN_GRID_SIZE}, got {grid_size}; "
+            f"use the default 10 or any int >= {MIN_GRID_SIZE}."
+        )
+    return int(grid_size)
+
+
+def _checked_obs_type(obs_type: Any) -> str:
+    if obs_type not in OBS_TYPES:
+        raise ValueError(f"Catch obs_type must be one of {OBS_TYPES}, got {obs_type!r}.")
+    return obs_type
+
+
+def _checked_render_mode(render_mode: Any, render_modes: list[str]) -> str | None:
+    if render_mode is not None and render_mode not in render_modes:
+        raise ValueError(
+            f"Catch render_mode must be None or one of {render_modes}, got {render_mode!r}."
+        )
+    return render_mode
+
+
+def _observation_space(grid_size: int, obs_type: str) -> spaces.Box:
+    if obs_type == "grid":
+        return spaces.Box(0, 1, shape=(grid_size, grid_size), dtype=np.uint8)
+    side = grid_size * PIXELS_PER_CELL
+    return spaces.Box(0, 255, shape=(side, side, 3), dtype=np.uint8)
+
+
+def _basket_boards(grid_size: int) -> np.ndarray:
+    """Board number `c` is an empty grid with the basket centred on column `c` of the last row."""
+    boards = np.zeros((grid_size, grid_size, grid_size), dtype=np.uint8)
+    for centre in range(1, grid_size - 1):
+        boards[centre, -1, centre - 1 : centre + 2] = 1
+    return boards
+
+
+def _decode_start(start, grid_size: int):
+    """Splits one uniform draw from [0, grid_size * (grid_size - 2)) into (fruit column, basket
+    centre): the fruit in any column, the basket centred anywhere it fits whole.
+
+    One draw per episode (rather than two) is what lets the vector env pre-draw a block of starts
+    per sub-env and still match a scalar env's stream exactly.
+    """
+    return start // (grid_size - 2), 1 + start % (grid_size - 2)
+
+
+def draw_boards(boards: np.ndarray, pixels_per_cell: int) -> np.ndarray:
+    """Turns boards of cell codes, shape (..., g, g), into RGB images (..., g*p, g*p, 3)."""
+    cells = np.repeat(np.repeat(boards, pixels_per_cell, axis=-2), pixels_per_cell, axis=-1)
+    return _PALETTE[cells]
+
+
+def _invalid_action(action: Any) -> ValueError:
+    return ValueError(
+        f"Catch actions are the integers 0 (LEFT), 1 (STAY) and 2 (RIGHT); got {action!r}."
+    )
+
+
+def _action_index(action: Any) -> int:
+    """The slow path of `CatchEnv.step` for actions that are not a plain int."""
+    if (
+        isinstance(action, (np.integer, np.ndarray))
+        and action.shape == ()
+        and np.issubdtype(action.dtype, np.integer)
+    ):
+        return int(action)
+    raise _invalid_action(action)
+
+
+class CatchEnv(Env[np.ndarray, int]):
+    """
+    ## Description
+
+    Catch is the "hello world" of deep Q-learning, from the well-known Keras DQN example (and the
+    course notebooks built on it). A fruit appears in a random column of the top row of a square
+    board and falls one row per step. The player moves a basket three cells wide along the bottom
+    row and scores +1 for catching the fruit and -1 for missing it. An agent that sees the board can
+    always catch the fruit, so the optimal return is +1 in every episode.
+
+    ## Action Space
+
+    `Discrete(3)`; `ACTION_MEANINGS` in this module names them:
+
+    | Num | Action | Basket centre moves |
+    |-----|--------|---------------------|
+    | 0   | LEFT   | one column left     |
+    | 1   | STAY   | nowhere             |
+    | 2   | RIGHT  | one column right    |
+
+    The basket centre is clamped to columns 1 .. grid_size-2, so all three basket cells are always
+    on the board. Any other action raises a `ValueError`.
+
+    ## Observation Space
+
+    `obs_type="grid"` (default): the board, `Box(0, 1, (grid_size, grid_size), uint8)`.
+
+    | Cell value | Meaning                                            |
+    |------------|----------------------------------------------------|
+    | 0          | empty                                              |
+    | 1          | the fruit, or one of the three basket cells (last row) |
+
+    `obs_type="pixels"`: the same board drawn as an RGB image, `Box(0, 255, (8g, 8g, 3), uint8)`
+    (80x80x3 by default), 8x8 pixels a cell: black background, red fruit, white basket. The DQN
+    preprocessing (grayscale, resize to 84x84, frame stack) takes it like an Atari frame.
+
+    ## Rewards
+
+    0 while the fruit falls. On the step the fruit reaches the bottom row: +1 if it lands on one of
+    the three basket cells (`|fruit column - basket centre| <= 1`), else -1.
+
+    ## Starting State
+
+    The fruit is in row 0, in a column drawn uniformly from 0 .. grid_size-1; the basket centre is
+    drawn uniformly from 1 .. grid_size-2. Both come from `self.np_random`.
+
+    ## Episode End
+
+    Termination: the fruit reaches the bottom row, which is always after exactly `grid_size - 1`
+    steps (9 by default). There is no truncation of its own; a `max_episode_steps` given to
+    `gymnasium.make` truncates as usual.
+
+    ## Arguments
+
+    ```python
+    >>> import gymnasium as gym
+    >>> import registry
+    >>> env = gym.make("Catch-v0", grid_size=10, obs_type="grid", render_mode="rgb_array")
+    >>> obs, info = env.reset(seed=0)
+    >>> obs.shape, obs.dtype
+    ((10, 10), dtype('uint8'))
+
+    ```
+
+    | Parameter     | Type    | Default  | Description                                        |
+    |---------------|---------|----------|----------------------------------------------------|
+    | `grid_size`   | **int** | `10`     | board side; an int >= 5, else `ValueError`         |
+    | `obs_type`    | **str** | `"grid"` | `"grid"` (the board) or `"pixels"` (an RGB image)  |
+    | `render_mode` | **str** | `None`   | `"rgb_array"` (32 pixels a cell) or `"human"`      |
+
+    `render_mode="human"` opens a pygame window, drawn at `metadata["render_fps"]` frames a second.
+
+    ## Vectorized environment
+
+    `gym.make_vec("Catch-v0", num_envs=N)` builds `CatchVectorEnv`, which steps all N games in one
+    numpy call. `reset(seed=s)` seeds sub-env i with `s + i`, as `SyncVectorEnv` does, and it then
+    reproduces N seeded `CatchEnv`s exactly. It also takes `autoreset_mode` (Gymnasium's
+    `AutoresetMode`, default `NEXT_STEP`) and `max_episode_steps`.
+
+    ## Version History
+
+    * v0: the original game, with these departures:
+        - The fruit spawns in any column 0 .. grid_size-1; the original drew from 0 .. grid_size-2,
+          so the last column never had a fruit.
+        - The basket centre is clamped to 1 .. grid_size-2; the original clamped it to
+          1 .. grid_size-1, so at the right edge one basket cell hung off the board while at the
+          left edge the basket stopped whole. The start centre is drawn from 1 .. grid_size-2
+          (the original: 1 .. grid_size-3).
+        - The observation is the (grid_size, grid_size) uint8 board (the original: a float board
+          flattened to shape (1, grid_size**2)); `obs_type="pixels"` is new.
+        - Gymnasium's API: the bottom-row step is `terminated=True`; randomness comes from
+          `self.np_random` (the original used numpy's global generator).
+    """
+
+    metadata = {"render_modes": ["human", "rgb_array"], "render_fps": RENDER_FPS}
+
+    def __init__(
+        self, grid_size: int = 10, obs_type: str = "grid", render_mode: str | None = None
+    ) -> None:
+        self.grid_size = _checked_grid_size(grid_size)
+        self.obs_type = _checked_obs_type(obs_type)
+        self.render_mode = _checked_render_mode(render_mode, self.metadata["render_modes"])
+        self.action_space = spaces.Discrete(3)
+        self.observation_space = _observation_space(self.grid_size, self.obs_type)
+
+        self._last_row = self.grid_size - 1
+        self._num_starts = self.grid_size * (self.grid_size - 2)
+        self._basket_boards = _basket_boards(self.grid_size)
+        self._observe = self._grid if self.obs_type == "grid" else self._pixels
+        # The fruit starts on the bottom row: step() before reset() is refused like a step after
+        # the end of an episode.
+        self._fruit_row, self._fruit_col, self._basket = self._last_row, 0, 1
+        self._window: PygameWindow | None = None
+
+    def get_action_meanings(self) -> list[str]:
+        return list(ACTION_MEANINGS)
+
+    def reset(
+        self, *, seed: int | None = None, options: dict[str, Any] | None = None
+    ) -> tuple[np.ndarray, dict[str, Any]]:
+        super().reset(seed=seed)
+        start = int(self.np_random.integers(self._num_starts))
+        self._fruit_col, self._basket = _decode_start(start, self.grid_size)
+        self._fruit_row = 0
+        if self.render_mode == "human":
+            self.render()
+        return self._observe(), {}
+
+    def step(self, action: int) -> tuple[np.ndarray, float, bool, bool, dict[str, Any]]:
+        # This is the hot path of every agent on Catch: plain ints and comparisons, no space checks.
+        if action.__class__ is not int:
+            action = _action_index(action)
+        if action < 0 or action > 2:
+            raise _invalid_action(action)
+        if self._fruit_row >= self._last_row:
+            raise RuntimeError("This Catch episode is over (or never began): call reset() first.")
+
+        basket = self._basket + action - 1
+        if basket < 1:
+            basket = 1
+        elif basket >= self._last_row:
+            basket = self._last_row - 1
+        self._basket = basket
+        self._fruit_row += 1
+        terminated = self._fruit_row == self._last_row
+        reward = (1.0 if abs(self._fruit_col - basket) <= 1 else -1.0) if terminated else 0.0
+
+        if self.render_mode == "human":
+            self.render()
+        return self._observe(), reward, terminated, False, {}
+
+    def _grid(self) -> np.ndarray:
+        board = self._basket_boards[self._basket].copy()
+        board[self._fruit_row, self._fruit_col] = 1
+        return board
+
+    def _board(self) -> np.ndarray:
+        board = self._basket_boards[self._basket] * _BASKET
+        board[self._fruit_row, self._fruit_col] = _FRUIT
+        return board
+
+    def _pixels(self) -> np.ndarray:
+        return draw_boards(self._board(), PIXELS_PER_CELL)
+
+    def render(self) -> np.ndarray | None:
+        if self.render_mode is None:
+            raise RuntimeError(
+                'Catch was made without a render_mode: pass render_mode="rgb_array" or "human".'
+            )
+        frame = draw_boards(self._board(), RENDER_PIXELS_PER_CELL)
+        if self.render_mode == "rgb_array":
+            return frame
+        if self._window is None:
+            self._window = PygameWindow("Catch", self.metadata["render_fps"])
+        self._window.show(frame)
+        return None
+
+    def close(self) -> None:
+        if self._window is not None:
+            self._window.close()
+            self._window = None
+
+
+class CatchVectorEnv(VectorEnv):
+    """N games of Catch stepped together in numpy; the rules and arguments of `CatchEnv`.
+
+    Sub-env i owns a generator seeded exactly as a scalar `CatchEnv` would be (`s + i` for
+    `reset(seed=s)`, or a list of N seeds), so a seeded `CatchVectorEnv` reproduces
+    `SyncVectorEnv` over N `CatchEnv`s observation for observation. `autoreset_mode` is any of
+    Gymnasium's: `NEXT_STEP` (default; the step after an episode ends returns the first
+    observation of the next, with reward 0), `SAME_STEP` (the ending step already returns the next
+    episode's first observation and puts the last one in `info["final_obs"]`) or `DISABLED` (reset
+    ended games with `reset(options={"reset_mask": mask})`). `max_episode_steps`, when given,
+    truncates episodes as `TimeLimit` would. Render mode: `rgb_array` (a tuple of N frames).
+    """
+
+    metadata = {
+        "render_modes": ["rgb_array"],
+        "render_fps": RENDER_FPS,
+        "autoreset_mode": AutoresetMode.NEXT_STEP,
+    }
+
+    def __init__(
+        self,
+        num_envs: int = 1,
+        grid_size: int = 10,
+        obs_type: str = "grid",
+        render_mode: str | None = None,
+        max_episode_steps: int | None = None,
+        autoreset_mode: AutoresetMode | str = AutoresetMode.NEXT_STEP,
+    ) -> None:
+        if isinstance(num_envs, bool) or not isinstance(num_envs, int) or num_envs < 1:
+            raise ValueError(f"num_envs must be a positive int, got {num_envs!r}.")
+        if max_episode_steps is not None and (
+            not isinstance(max_episode_steps, int) or max_episode_steps < 1
+        ):
+            raise ValueError(
+                f"max_episode_steps must be None or a positive int, got {max_episode_steps!r}."
+            )
+        try:
+            self.autoreset_mode = AutoresetMode(autoreset_mode)
+        except ValueError:
+            modes = [mode.value for mode in AutoresetMode]
+            raise ValueError(
+                f"autoreset_mode must be one of {modes}, got {autoreset_mode!r}."
+            ) from None
+        self.metadata = {**self.metadata, "autoreset_mode": self.autoreset_mode}
+        self.num_envs = num_envs
+        self.grid_size = _checked_grid_size(grid_size)
+        self.obs_type = _checked_obs_type(obs_type)
+        self.render_mode = _checked_render_mode(render_mode, self.metadata["render_modes"])
+        self.max_episode_steps = max_episode_steps
+
+        self.single_action_space = spaces.Discrete(3)
+        self.action_space = batch_space(self.single_action_space, num_envs)
+        self.single_observation_space = _observation_space(self.grid_size, self.obs_type)
+        self.observation_space = batch_space(self.single_observation_space, num_envs)
+
+        g = self.grid_size
+        self._num_starts = g * (g - 2)
+        self._basket_boards = _basket_boards(g)
+        self._env_index = np.arange(num_envs)
+        self._fruit_row = np.full(num_envs, g - 1, dtype=np.int64)
+        self._fruit_col = np.zeros(num_envs, dtype=np.int64)
+        self._basket = np.ones(num_envs, dtype=np.int64)
+        self._elapsed = np.zeros(num_envs, dtype=np.int64)
+        self._needs_reset = np.ones(num_envs, dtype=bool)
+        self._rngs: list[np.random.Generator | None] = [None] * num_envs
+        self._starts = np.zeros((num_envs, _START_BLOCK), dtype=np.int64)
+        self._cursor = np.full(num_envs, _START_BLOCK, dtype=np.int64)
+        self._started = False
+
+    def reset(
+        self,
+        *,
+        seed: int | list[int | None] | None = None,
+        options: dict[str, Any] | None = None,
+    ) -> tuple[np.ndarray, dict[str, Any]]:
+        mask = self._reset_mask(options)
+        for i, env_seed in zip(np.flatnonzero(mask), self._per_env_seeds(seed)[mask], strict=True):
+            if env_seed is not None or self._rngs[i] is None:
+                self._rngs[i], _ = seeding.np_random(env_seed)
+                self._cursor[i] = _START_BLOCK  # the next start comes from the new generator
+        if isinstance(seed, int):
+            self._np_random, self._np_random_seed = seeding.np_random(seed)
+        self._start_episodes(np.flatnonzero(mask))
+        self._started = True
+        return self._observe(), {}
+
+    def _per_env_seeds(self, seed: int | list[int | None] | None) -> np.ndarray:
+        if seed is None:
+            seeds = [None] * self.num_envs
+        elif isinstance(seed, int):
+            seeds = [seed + i for i in range(self.num_envs)]
+        else:
+            seeds = list(seed)
+            if len(seeds) != self.num_envs:
+                raise ValueError(
+                    f"reset(seed=...) takes an int or a list of num_envs={self.num_envs} seeds, "
+                    f"got a list of {len(seeds)}."
+                )
+        return np.array(seeds, dtype=object)
+
+    def _reset_mask(self, options: dict[str, Any] | None) -> np.ndarray:
+        if options is None or "reset_mask" not in options:
+            return np.ones(self.num_envs, dtype=bool)
+        mask = options["reset_mask"]
+        if (
+            not isinstance(mask, np.ndarray)
+            or mask.dtype != np.bool_
+            or mask.shape != (self.num_envs,)
+        ):
+            raise ValueError(
+                f"options['reset_mask'] must be a numpy bool array of shape ({self.num_envs},)."
+            )
+        if not self._started and not mask.all():
+            raise ValueError("The first reset() of a vector env must reset every sub-env.")
+        return mask
+
+    def _take_starts(self, envs: np.ndarray) -> np.ndarray:
+        """The next episode start of each sub-env in `envs` (distinct indices)."""
+        exhausted = envs[self._cursor[envs] == _START_BLOCK]
+        for i in exhausted:
+            self._starts[i] = self._rngs[i].integers(self._num_starts, size=_START_BLOCK)
+        self._cursor[exhausted] = 0
+        cursor = self._cursor[envs]
+        self._cursor[envs] = cursor + 1
+        return self._starts[envs, cursor]
+
+    def _start_episodes(self, envs: np.ndarray) -> None:
+        self._fruit_col[envs], self._basket[envs] = _decode_start(
+            self._take_starts(envs), self.grid_size
+        )
+        self._fruit_row[envs] = 0
+        self._elapsed[envs] = 0
+        self._needs_reset[envs] = False
+
+    def step(
+        self, actions: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, dict[str, Any]]:
+        actions = np.asarray(actions)
+        if (
+            actions.shape != (self.num_envs,)
+            or actions.dtype.kind not in "iu"
+            # As unsigned, a negative action is huge: one comparison checks both bounds.
+            or (actions.astype(np.uint64) > 2).any()
+        ):
+            raise ValueError(
+                f"CatchVectorEnv.step takes an integer array of shape ({self.num_envs},) with "
+                f"values 0 (LEFT), 1 (STAY) or 2 (RIGHT); got {actions!r}."
+            )
+        if not self._started:
+            raise RuntimeError("Call reset() before step() on CatchVectorEnv.")
+        resetting = self._needs_reset
+        if self.autoreset_mode == AutoresetMode.DISABLED and resetting.any():
+            raise RuntimeError(
+                "With autoreset_mode DISABLED, reset ended sub-envs with "
+                "reset(options={'reset_mask': mask}) before stepping them again."
+            )
+
+        last_row = self.grid_size - 1
+        self._basket += actions.astype(np.int64, copy=False) - 1
+        # np.maximum and np.minimum rather than np.clip, which costs more for small batches.
+        np.maximum(self._basket, 1, out=self._basket)
+        np.minimum(self._basket, last_row - 1, out=self._basket)
+        self._fruit_row += 1
+        self._elapsed += 1
+        if resetting.any():  # NEXT_STEP: these sub-envs start a new episode instead of stepping
+            self._start_episodes(np.flatnonzero(resetting))
+        terminated = self._fruit_row == last_row
+        caught = np.abs(self._fruit_col - self._basket) <= 1
+        rewards = np.where(terminated, np.where(caught, 1.0, -1.0), 0.0).astype(np.float32)
+        if self.max_episode_steps is None:
+            truncated = np.zeros(self.num_envs, dtype=bool)
+        else:
+            truncated = (self._elapsed >= self.max_episode_steps) & ~terminated
+        done = terminated | truncated
+
+        infos: dict[str, Any] = {}
+        if self.autoreset_mode == AutoresetMode.SAME_STEP and done.any():
+            final_obs = np.full(self.num_envs, None, dtype=object)
+            ended = np.flatnonzero(done)
+            final_obs[ended] = list(self._observe()[ended])
+            infos = {
+                "final_obs": final_obs,
+                "_final_obs": done.copy(),
+                "final_info": {},
+                "_final_info": done.copy(),
+            }
+            self._start_episodes(ended)
+        else:
+            self._needs_reset = done
+        return self._observe(), rewards, terminated, truncated, infos
+
+    def _boards(self, fruit_code: int, basket_code: int) -> np.ndarray:
+        g = self.grid_size
+        boards = self._basket_boards[self._basket]
+        if basket_code != 1:
+            boards *= basket_code
+        boards.reshape(self.num_envs, g * g)[
+            self._env_index, self._fruit_row * g + self._fruit_col
+        ] = fruit_code
+        return boards
+
+    def _observe(self) -> np.ndarray:
+        if self.obs_type == "grid":
+            return self._boards(1, 1)
+        return draw_boards(self._boards(_FRUIT, _BASKET), PIXELS_PER_CELL)
+
+    def render(self) -> tuple[np.ndarray, ...] | None:
+        if self.render_mode is None:
+            raise RuntimeError(
+                'CatchVectorEnv was made without a render_mode: pass render_mode="rgb_array".'
+            )
+        return tuple(draw_boards(self._boards(_FRUIT, _BASKET), RENDER_PIXELS_PER_CELL))
+
+
+def follow_fruit(grid_obs: np.ndarray) -> np.ndarray:
+    """The scripted policy that always catches: move the basket toward the fruit's column.
+
+    Takes grid observations of shape (..., g, g) and returns actions of shape (...). Useful as a
+    baseline and as an oracle in tests.
+    """
+    grid_obs = np.asarray(grid_obs)
+    fruit_col = grid_obs[..., :-1, :].max(axis=-2).argmax(axis=-1)
+    basket_centre = grid_obs[..., -1, :].argmax(axis=-1) + 1
+    return np.sign(fruit_col - basket_centre) + 1

@@ -1,0 +1,1 @@
+"""Preprocessing wrappers: the DQN pipeline for pixel games, ours and Atari's (issue: wrappers)."""
