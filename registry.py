@@ -21,7 +21,9 @@ from typing import Any
 
 import ale_py
 import gymnasium as gym
-from gymnasium.envs.registration import EnvSpec
+from gymnasium.envs.registration import EnvSpec, load_env_creator
+
+from wrappers.pipeline import dqn_wrapper_specs
 
 
 @dataclass(frozen=True)
@@ -35,16 +37,34 @@ class EnvEntry:
     max_episode_steps: int | None = None
     reward_threshold: float | None = None
     kwargs: dict[str, Any] = field(default_factory=dict)
+    dqn_preprocessed: bool = False
+    """The spec carries the DQN pipeline (`wrappers.make_dqn_env`) as its additional_wrappers."""
 
     def spec(self) -> EnvSpec:
+        additional_wrappers = ()
+        if self.dqn_preprocessed:
+            base = load_env_creator(self.entry_point)(**self.kwargs)
+            additional_wrappers = dqn_wrapper_specs(base)
+            base.close()
         return EnvSpec(
             id=self.id,
             entry_point=self.entry_point,
-            vector_entry_point=self.vector_entry_point,
+            # gym.make_vec cannot put additional wrappers on a batched vector env.
+            vector_entry_point=None if self.dqn_preprocessed else self.vector_entry_point,
             max_episode_steps=self.max_episode_steps,
             reward_threshold=self.reward_threshold,
             kwargs=dict(self.kwargs),
+            additional_wrappers=additional_wrappers,
         )
+
+
+@dataclass(frozen=True)
+class WrapperEntry:
+    """One wrapper or pipeline function of the catalog."""
+
+    name: str
+    entry_point: str
+    summary: str
 
 
 ENVS: tuple[EnvEntry, ...] = (
@@ -54,6 +74,48 @@ ENVS: tuple[EnvEntry, ...] = (
         vector_entry_point="envs.catch:CatchVectorEnv",
         reward_threshold=0.9,
         summary="catch the falling fruit with a 3-cell basket; +1 caught, -1 missed, 9 steps",
+    ),
+    EnvEntry(
+        id="DQN/Catch-v0",
+        entry_point="envs.catch:CatchEnv",
+        kwargs={"obs_type": "pixels"},
+        dqn_preprocessed=True,
+        reward_threshold=0.9,
+        summary="Catch-v0 pixels through the DQN pipeline: 4 stacked 84x84 grayscale frames",
+    ),
+)
+
+WRAPPERS: tuple[WrapperEntry, ...] = (
+    WrapperEntry(
+        "make_dqn_env",
+        "wrappers.pipeline:make_dqn_env",
+        "gym.make + the DQN pipeline picked for the env: pixels -> uint8 (4, 84, 84)",
+    ),
+    WrapperEntry(
+        "dqn_preprocessing",
+        "wrappers.pipeline:dqn_preprocessing",
+        "the same pipeline around an env you already have",
+    ),
+    WrapperEntry(
+        "make_dqn_vector_env",
+        "wrappers.pipeline:make_dqn_vector_env",
+        "N preprocessed envs: ale-py's C++ AtariVectorEnv for ALE ids, else gym.make_vec",
+    ),
+    WrapperEntry(
+        "NoopReset",
+        "wrappers.resets:NoopReset",
+        "1..noop_max NOOP actions after each reset (any env whose action 0 is NOOP)",
+    ),
+    WrapperEntry("FireReset", "wrappers.resets:FireReset", "press FIRE after each reset"),
+    WrapperEntry(
+        "EpisodicLife",
+        "wrappers.resets:EpisodicLife",
+        "a lost life (info['lives']) ends the training episode; the game resets at game over",
+    ),
+    WrapperEntry(
+        "Resize",
+        "wrappers.pipeline:Resize",
+        "Gymnasium's ResizeObservation, rebuildable from a JSON spec",
     ),
 )
 
@@ -72,6 +134,7 @@ def register_envs() -> None:
             max_episode_steps=spec.max_episode_steps,
             reward_threshold=spec.reward_threshold,
             kwargs=spec.kwargs,
+            additional_wrappers=spec.additional_wrappers,
         )
 
 
@@ -87,10 +150,17 @@ def catalog() -> str:
             lines.append(f"  {entry.id}  {entry.summary}")
             lines.append(f"    observation: {env.observation_space}")
             lines.append(f"    action:      {env.action_space}")
-            vector = "yes (gym.make_vec uses it)" if entry.vector_entry_point else "no"
+            spec = gym.spec(entry.id)
+            vector = "yes (gym.make_vec uses it)" if spec.vector_entry_point else "no"
             lines.append(f"    entry point: {entry.entry_point}; batched vector env: {vector}")
+            if spec.additional_wrappers:
+                names = " > ".join(w.name for w in spec.additional_wrappers)
+                lines.append(f"    wrappers:    {names}")
         finally:
             env.close()
+    lines.append("Wrappers (import wrappers)")
+    for wrapper in WRAPPERS:
+        lines.append(f"  {wrapper.name:<20} {wrapper.summary}")
     atari = sorted(env_id for env_id in gym.registry if env_id.startswith("ALE/"))
     lines.append(f"Atari, from ale-py: {len(atari)} ids, e.g. ALE/Pong-v5, ALE/Kaboom-v5")
     return "\n".join(lines)

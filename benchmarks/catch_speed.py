@@ -16,12 +16,11 @@ Targets on a 2-core machine: raw `step` >= 300k steps/s; `make_vec` at 4096 envs
 
 from __future__ import annotations
 
-import argparse
-import time
 from collections.abc import Callable
 
 import gymnasium as gym
 import numpy as np
+from _timing import best_rate, stepping_runner, timing_arguments
 
 import registry  # noqa: F401  (registers Catch-v0)
 from envs.catch import CatchEnv
@@ -93,38 +92,6 @@ class OriginalCatch:
         self.state = np.asarray([0, n, m])[np.newaxis]
 
 
-def best_rate(run: Callable[[int], int], seconds: float, repeats: int) -> float:
-    """Steps/s of `run(n)`, which takes n iterations and returns the steps they made; the best of
-    `repeats` runs, each sized from a short calibration run to last about `seconds`."""
-    iterations = 1
-    while True:  # calibrate
-        start = time.perf_counter()
-        run(iterations)
-        elapsed = time.perf_counter() - start
-        if elapsed > 0.05:
-            break
-        iterations *= 4
-    iterations = max(1, int(iterations * seconds / elapsed))
-    rates = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        steps = run(iterations)
-        rates.append(steps / (time.perf_counter() - start))
-    return max(rates)
-
-
-def scalar_runner(step, reset, done_index: int, actions: list[int]) -> Callable[[int], int]:
-    """Random actions, and a reset (unseeded: the generator carries on) when an episode ends."""
-
-    def run(n: int) -> int:
-        for i in range(n):
-            if step(actions[i % len(actions)])[done_index]:
-                reset()
-        return n
-
-    return run
-
-
 def vector_runner(envs: gym.vector.VectorEnv, actions: np.ndarray) -> Callable[[int], int]:
     envs.reset(seed=0)
 
@@ -137,10 +104,7 @@ def vector_runner(envs: gym.vector.VectorEnv, actions: np.ndarray) -> Callable[[
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--seconds", type=float, default=1.0, help="length of each timed run")
-    parser.add_argument("--repeats", type=int, default=3, help="timed runs per figure (best kept)")
-    args = parser.parse_args()
+    args = timing_arguments(__doc__.split("\n\n")[0], seconds=1.0)
     rng = np.random.default_rng(0)
     actions = rng.integers(0, 3, size=10_007).tolist()
 
@@ -150,14 +114,16 @@ def main() -> None:
     rows = []
     np.random.seed(0)  # noqa: NPY002  (seeds OriginalCatch's global RNG)
     original = OriginalCatch()
-    original_rate = rate(scalar_runner(original.act, original.reset, 2, actions))
+    original_rate = rate(
+        stepping_runner(original.act, original.reset, actions, done=lambda result: result[2])
+    )
     raw = CatchEnv()
     raw.reset(seed=0)
-    raw_rate = rate(scalar_runner(raw.step, raw.reset, 2, actions))
+    raw_rate = rate(stepping_runner(raw.step, raw.reset, actions))
     rows.append(("raw CatchEnv.step", raw_rate, "original Keras class", original_rate))
     made = gym.make("Catch-v0")
     made.reset(seed=0)
-    made_rate = rate(scalar_runner(made.step, made.reset, 2, actions))
+    made_rate = rate(stepping_runner(made.step, made.reset, actions))
     rows.append(('gym.make("Catch-v0")', made_rate, "raw CatchEnv.step", raw_rate))
 
     for num_envs in (1, 64, 1024, 4096):

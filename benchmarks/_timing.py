@@ -1,0 +1,54 @@
+"""Timing shared by the benchmark scripts."""
+
+from __future__ import annotations
+
+import argparse
+import time
+from collections.abc import Callable, Sequence
+from typing import Any
+
+
+def best_rate(run: Callable[[int], int], seconds: float, repeats: int) -> float:
+    """Steps/s of `run(n)`, which takes n iterations and returns the steps they made; the best of
+    `repeats` runs, each sized from a short calibration run to last about `seconds`."""
+    iterations = 1
+    while True:  # calibrate
+        start = time.perf_counter()
+        run(iterations)
+        elapsed = time.perf_counter() - start
+        if elapsed > 0.05:
+            break
+        iterations *= 4
+    iterations = max(1, int(iterations * seconds / elapsed))
+    rates = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        steps = run(iterations)
+        rates.append(steps / (time.perf_counter() - start))
+    return max(rates)
+
+
+def stepping_runner(
+    step: Callable[[Any], Sequence],
+    reset: Callable[[], Any],
+    actions: list[int],
+    done: Callable[[Sequence], bool] = lambda result: result[2] or result[3],
+) -> Callable[[int], int]:
+    """A `best_rate` run that steps with `actions` in turn and resets (unseeded: the generator
+    carries on) when `done(step result)`; by default at Gymnasium's terminated or truncated."""
+
+    def run(n: int) -> int:
+        for i in range(n):
+            if done(step(actions[i % len(actions)])):
+                reset()
+        return n
+
+    return run
+
+
+def timing_arguments(description: str, seconds: float) -> argparse.Namespace:
+    """Parses the options every benchmark takes: --seconds and --repeats."""
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--seconds", type=float, default=seconds, help="length of each timed run")
+    parser.add_argument("--repeats", type=int, default=3, help="timed runs per figure (best kept)")
+    return parser.parse_args()

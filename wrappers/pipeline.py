@@ -1,0 +1,269 @@
+"""The DQN preprocessing pipeline: one function picks the right wrapper stack for any env.
+
+Pixel envs (ALE's and ours) come out as uint8 frame stacks of shape (4, 84, 84), channel first;
+vector observations (Catch's grid) pass through untouched but for their dtype (float32). The
+stack is the standard one (`shared/reference/dqn.md`): random no-op starts, a 4-frame skip with a
+max over the last two frames, a lost life ends the training episode, FIRE on reset where the game
+has FIRE, grayscale, 84x84, rewards clipped to [-1, 1], 4 frames stacked. Gymnasium's wrappers do
+the work wherever they can; `wrappers.resets` adds what it lacks.
+
+Frame skip is never applied twice: ALE's v5 ids (and Kaboom-v0) already skip 4 frames inside the
+emulator, so they get no wrapper skip (and no max-pooling: make them with `frameskip=1` to have
+both from the pipeline); ids without skip (`*NoFrameskip-v4`) get `AtariPreprocessing`'s.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+from ale_py import AtariEnv
+from gymnasium import spaces
+from gymnasium.envs.registration import WrapperSpec
+from gymnasium.utils import RecordConstructorArgs
+from gymnasium.wrappers import (
+    AtariPreprocessing,
+    ClipReward,
+    DtypeObservation,
+    FrameStackObservation,
+    GrayscaleObservation,
+    MaxAndSkipObservation,
+    ResizeObservation,
+)
+
+from wrappers.resets import EpisodicLife, FireReset, NoopReset, action_meanings
+
+SCREEN_SIZE = 84
+FRAME_STACK = 4
+FRAME_SKIP = 4
+NOOP_MAX = 30
+
+Plan = list[tuple[type[gym.Wrapper], dict[str, Any]]]
+
+
+class Resize(ResizeObservation):
+    """Gymnasium's `ResizeObservation`, but its spec survives JSON: an EnvSpec read back from JSON
+    has lists where it had tuples, and Gymnasium's refuses a list `shape`. This one takes either
+    and records a list, so a spec equals its own JSON round trip."""
+
+    def __init__(self, env: gym.Env, shape: tuple[int, int] | list[int]) -> None:
+        super().__init__(env, tuple(shape))
+        RecordConstructorArgs.__init__(self, shape=list(shape))
+
+
+def _internal_frameskip(env: gym.Env) -> int:
+    """Frames the env itself advances per step (ALE's `_frameskip`, our games' `frameskip`)."""
+    unwrapped = env.unwrapped
+    skip = getattr(unwrapped, "_frameskip", getattr(unwrapped, "frameskip", 1))
+    return skip if isinstance(skip, int) else 1
+
+
+def _has_lives(env: gym.Env) -> bool:
+    unwrapped = env.unwrapped
+    if isinstance(unwrapped, AtariEnv):
+        return unwrapped.ale.lives() > 0
+    return hasattr(unwrapped, "lives")
+
+
+def _is_image(space: spaces.Box, ale: bool) -> bool:
+    """RGB frames (H, W, 3) are images; 2-D uint8 boxes only for ALE's grayscale obs_type (a
+    Catch grid is 2-D uint8 too, and must not be resized)."""
+    shape = space.shape
+    if space.dtype != np.uint8:
+        return False
+    return (len(shape) == 3 and shape[-1] == 3) or (ale and len(shape) == 2)
+
+
+def dqn_wrapper_plan(
+    env: gym.Env,
+    *,
+    noop_max: int = NOOP_MAX,
+    frame_skip: int | None = None,
+    screen_size: int | None = None,
+    frame_stack: int = FRAME_STACK,
+    terminal_on_life_loss: bool = True,
+    fire_reset: bool | None = None,
+    clip_rewards: bool = True,
+) -> Plan:
+    """The wrappers (class, kwargs), innermost first, that `dqn_preprocessing` applies to `env`.
+
+    `None` means "what suits the env": `frame_skip` 4 for an ALE env that does not skip, else 1;
+    `screen_size` 84; `fire_reset` when action 1 is FIRE. Raises ValueError for what cannot apply.
+    """
+    name = env.spec.id if env.spec is not None else type(env.unwrapped).__name__
+    space = env.observation_space
+    if not isinstance(space, spaces.Box):
+        raise ValueError(
+            f"DQN preprocessing needs a Box observation space; {name} has {space}. "
+            "Flatten or select its observation first."
+        )
+    ale = isinstance(env.unwrapped, AtariEnv)
+    if not _is_image(space, ale):
+        pixel_options = {"frame_skip": frame_skip, "screen_size": screen_size}
+        given = [option for option, value in pixel_options.items() if value is not None]
+        if given:
+            raise ValueError(
+                f"{', '.join(given)} applies to image observations, and {name} observes a "
+                f"{space.dtype} array of shape {space.shape}: drop {', '.join(given)}, or make "
+                "the env with image observations (Catch: obs_type='pixels')."
+            )
+        return [(DtypeObservation, {"dtype": "float32"})]
+
+    meanings = action_meanings(env)
+    size = SCREEN_SIZE if screen_size is None else screen_size
+    internal_skip = _internal_frameskip(env)
+    if frame_skip is None:
+        frame_skip = FRAME_SKIP if ale and internal_skip == 1 else 1
+    elif frame_skip > 1 and internal_skip > 1:
+        raise ValueError(
+            f"{name} already skips {internal_skip} frames a step; frame_skip={frame_skip} on top "
+            f"would make it {internal_skip * frame_skip}. Drop frame_skip, or make the env with "
+            "frameskip=1."
+        )
+    if fire_reset is None:
+        fire_reset = meanings[1:2] == ["FIRE"] and len(meanings) >= 3
+
+    plan: Plan = []
+    if ale and internal_skip == 1:
+        # Gymnasium's own: no-op starts, skip with a max over the last two frames, grayscale
+        # straight from the emulator and resize, in one wrapper. Its life-loss option resets the
+        # whole game, so EpisodicLife does that part.
+        plan.append(
+            (
+                AtariPreprocessing,
+                {
+                    "noop_max": noop_max,
+                    "frame_skip": frame_skip,
+                    "screen_size": size,
+                    "terminal_on_life_loss": False,
+                    "grayscale_obs": True,
+                    "scale_obs": False,
+                },
+            )
+        )
+    else:
+        if noop_max > 0 and meanings[:1] == ["NOOP"]:
+            plan.append((NoopReset, {"noop_max": noop_max}))
+        if frame_skip > 1:
+            plan.append((MaxAndSkipObservation, {"skip": frame_skip}))
+    if terminal_on_life_loss and _has_lives(env):
+        plan.append((EpisodicLife, {}))
+    if fire_reset:
+        plan.append((FireReset, {}))
+    if not (ale and internal_skip == 1):
+        if len(space.shape) == 3:
+            plan.append((GrayscaleObservation, {"keep_dim": False}))
+        if space.shape[:2] != (size, size):
+            plan.append((Resize, {"shape": [size, size]}))
+    if clip_rewards:
+        plan.append((ClipReward, {"min_reward": -1.0, "max_reward": 1.0}))
+    plan.append((FrameStackObservation, {"stack_size": frame_stack, "padding_type": "reset"}))
+    return plan
+
+
+def dqn_preprocessing(env: gym.Env, **options: Any) -> gym.Env:
+    """Wraps an env you already have in the DQN pipeline; options as for `dqn_wrapper_plan`."""
+    for wrapper, kwargs in dqn_wrapper_plan(env, **options):
+        env = wrapper(env, **kwargs)
+    return env
+
+
+def dqn_wrapper_specs(env: gym.Env, **options: Any) -> tuple[WrapperSpec, ...]:
+    """The pipeline for `env` as `WrapperSpec`s, for an EnvSpec's `additional_wrappers`."""
+    return tuple(
+        WrapperSpec(wrapper.__name__, f"{wrapper.__module__}:{wrapper.__name__}", kwargs)
+        for wrapper, kwargs in dqn_wrapper_plan(env, **options)
+    )
+
+
+def _is_preprocessed(env_id: str, options: dict[str, Any]) -> bool:
+    """Whether `env_id` is registered with the pipeline already (the `DQN/...` ids)."""
+    if not gym.spec(env_id).additional_wrappers:
+        return False
+    if options:
+        raise ValueError(
+            f"{env_id} is registered preprocessed, so options {sorted(options)} cannot apply; "
+            "pass them with the id of its base env instead."
+        )
+    return True
+
+
+def make_dqn_env(
+    env_id: str,
+    *,
+    render_mode: str | None = None,
+    env_kwargs: dict[str, Any] | None = None,
+    **options: Any,
+) -> gym.Env:
+    """`gym.make(env_id)` wrapped in the DQN pipeline (options as for `dqn_wrapper_plan`).
+
+    ALE envs are made with `obs_type="grayscale"` (the emulator's grayscale costs less than
+    converting RGB) unless `env_kwargs` says otherwise. Ids registered preprocessed (`DQN/...`)
+    are made as they are.
+    """
+    import registry  # noqa: F401  (our ids, and ale-py's)
+
+    kwargs = dict(env_kwargs or {})
+    if _is_preprocessed(env_id, options):
+        return gym.make(env_id, render_mode=render_mode, **kwargs)
+    if gym.spec(env_id).entry_point == "ale_py.env:AtariEnv":
+        kwargs.setdefault("obs_type", "grayscale")
+    return dqn_preprocessing(gym.make(env_id, render_mode=render_mode, **kwargs), **options)
+
+
+def make_dqn_vector_env(
+    env_id: str,
+    num_envs: int,
+    *,
+    vectorization_mode: str = "sync",
+    env_kwargs: dict[str, Any] | None = None,
+    **options: Any,
+) -> gym.vector.VectorEnv:
+    """N preprocessed envs stepped together, with the contract of `make_dqn_env`.
+
+    ALE ids run in ale-py's C++ `AtariVectorEnv` (threads, preprocessing built in) rather than N
+    Python envs. Envs with a batched vector env and vector observations (Catch's grid) use it, with
+    the dtype conversion; others are `gym.make_vec` (`vectorization_mode` "sync" or "async") with
+    the pipeline on each env.
+    """
+    from ale_py.vector_env import AtariVectorEnv
+
+    import registry  # noqa: F401  (our ids, and ale-py's)
+
+    spec = gym.spec(env_id)
+    kwargs = dict(env_kwargs or {})
+    if spec.entry_point == "ale_py.env:AtariEnv":
+        ale_kwargs = {**spec.kwargs, **kwargs}
+        screen_size = options.get("screen_size") or SCREEN_SIZE
+        return AtariVectorEnv(
+            ale_kwargs["game"],
+            num_envs,
+            # An agent step is 4 frames for v5 and NoFrameskip-v4 ids alike, as in make_dqn_env.
+            frameskip=options.get("frame_skip") or FRAME_SKIP,
+            repeat_action_probability=ale_kwargs["repeat_action_probability"],
+            max_num_frames_per_episode=ale_kwargs["max_num_frames_per_episode"],
+            noop_max=options.get("noop_max", NOOP_MAX),
+            episodic_life=options.get("terminal_on_life_loss", True),
+            reward_clipping=options.get("clip_rewards", True),
+            # AtariVectorEnv presses FIRE only in games that have it.
+            use_fire_reset=options.get("fire_reset") is not False,
+            stack_num=options.get("frame_stack", FRAME_STACK),
+            img_height=screen_size,
+            img_width=screen_size,
+        )
+    if _is_preprocessed(env_id, options):
+        return gym.make_vec(env_id, num_envs, vectorization_mode=vectorization_mode, **kwargs)
+    probe = gym.make(env_id, **kwargs)
+    plan = dqn_wrapper_plan(probe, **options)
+    probe.close()
+    if spec.vector_entry_point is not None and plan == [(DtypeObservation, {"dtype": "float32"})]:
+        envs = gym.make_vec(env_id, num_envs=num_envs, **kwargs)
+        return gym.wrappers.vector.DtypeObservation(envs, np.float32)
+    return gym.make_vec(
+        env_id,
+        num_envs=num_envs,
+        vectorization_mode=vectorization_mode,
+        wrappers=[lambda env: dqn_preprocessing(env, **options)],
+        **kwargs,
+    )
