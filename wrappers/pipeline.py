@@ -14,6 +14,7 @@ both from the pipeline); ids without skip (`*NoFrameskip-v4`) get `AtariPreproce
 
 from __future__ import annotations
 
+import inspect
 from typing import Any
 
 import gymnasium as gym
@@ -233,6 +234,9 @@ def make_dqn_vector_env(
 
     spec = gym.spec(env_id)
     kwargs = dict(env_kwargs or {})
+    unknown = sorted(set(options) - set(inspect.signature(dqn_wrapper_plan).parameters))
+    if unknown:
+        raise ValueError(f"Unknown DQN preprocessing options {unknown}; see dqn_wrapper_plan.")
     if spec.entry_point == "ale_py.env:AtariEnv":
         ale_kwargs = {**spec.kwargs, **kwargs}
         screen_size = options.get("screen_size") or SCREEN_SIZE
@@ -243,6 +247,7 @@ def make_dqn_vector_env(
             frameskip=options.get("frame_skip") or FRAME_SKIP,
             repeat_action_probability=ale_kwargs["repeat_action_probability"],
             max_num_frames_per_episode=ale_kwargs["max_num_frames_per_episode"],
+            full_action_space=ale_kwargs["full_action_space"],
             noop_max=options.get("noop_max", NOOP_MAX),
             episodic_life=options.get("terminal_on_life_loss", True),
             reward_clipping=options.get("clip_rewards", True),

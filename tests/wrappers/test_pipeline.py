@@ -188,6 +188,8 @@ def test_impossible_requests_are_clear_errors():
         FireReset(gym.make("ALE/Freeway-v5"))
     with pytest.raises(ValueError, match="registered preprocessed"):
         make_dqn_env("DQN/Catch-v0", frame_stack=2)
+    with pytest.raises(ValueError, match=r"Unknown DQN preprocessing options \['framestack'\]"):
+        make_dqn_vector_env("ALE/Pong-v5", 2, framestack=2)
 
 
 def test_vector_versions_keep_the_contract():
