@@ -33,12 +33,19 @@ from gymnasium.wrappers import (
     ResizeObservation,
 )
 
-from wrappers.resets import EpisodicLife, FireReset, NoopReset, action_meanings
+from wrappers.resets import EpisodicLife, FireReset, NoopReset, action_meanings, env_name
 
 SCREEN_SIZE = 84
 FRAME_STACK = 4
 FRAME_SKIP = 4
 NOOP_MAX = 30
+
+# The ALE env arguments that make_dqn_vector_env hands on to AtariVectorEnv.
+_ATARI_VECTOR_ENV_KWARGS = {
+    "repeat_action_probability",
+    "max_num_frames_per_episode",
+    "full_action_space",
+}
 
 Plan = list[tuple[type[gym.Wrapper], dict[str, Any]]]
 
@@ -92,7 +99,7 @@ def dqn_wrapper_plan(
     `None` means "what suits the env": `frame_skip` 4 for an ALE env that does not skip, else 1;
     `screen_size` 84; `fire_reset` when action 1 is FIRE. Raises ValueError for what cannot apply.
     """
-    name = env.spec.id if env.spec is not None else type(env.unwrapped).__name__
+    name = env_name(env)
     space = env.observation_space
     if not isinstance(space, spaces.Box):
         raise ValueError(
@@ -125,8 +132,10 @@ def dqn_wrapper_plan(
     if fire_reset is None:
         fire_reset = meanings[1:2] == ["FIRE"] and len(meanings) >= 3
 
+    # An ALE env that does not skip gets Gymnasium's AtariPreprocessing for the frame work.
+    atari_preprocessing = ale and internal_skip == 1
     plan: Plan = []
-    if ale and internal_skip == 1:
+    if atari_preprocessing:
         # Gymnasium's own: no-op starts, skip with a max over the last two frames, grayscale
         # straight from the emulator and resize, in one wrapper. Its life-loss option resets the
         # whole game, so EpisodicLife does that part.
@@ -152,7 +161,7 @@ def dqn_wrapper_plan(
         plan.append((EpisodicLife, {}))
     if fire_reset:
         plan.append((FireReset, {}))
-    if not (ale and internal_skip == 1):
+    if not atari_preprocessing:
         if len(space.shape) == 3:
             plan.append((GrayscaleObservation, {"keep_dim": False}))
         if space.shape[:2] != (size, size):
@@ -238,6 +247,12 @@ def make_dqn_vector_env(
     if unknown:
         raise ValueError(f"Unknown DQN preprocessing options {unknown}; see dqn_wrapper_plan.")
     if spec.entry_point == "ale_py.env:AtariEnv":
+        unsupported = sorted(set(kwargs) - _ATARI_VECTOR_ENV_KWARGS)
+        if unsupported:
+            raise ValueError(
+                f"ale-py's AtariVectorEnv cannot take env_kwargs {unsupported} for {env_id}; "
+                f"it takes {sorted(_ATARI_VECTOR_ENV_KWARGS)}."
+            )
         ale_kwargs = {**spec.kwargs, **kwargs}
         screen_size = options.get("screen_size") or SCREEN_SIZE
         return AtariVectorEnv(

@@ -24,7 +24,8 @@ def action_meanings(env: gym.Env) -> list[str]:
     return list(getter()) if getter is not None else []
 
 
-def _env_name(env: gym.Env) -> str:
+def env_name(env: gym.Env) -> str:
+    """The env's id for messages, or its class name when it was not made from an id."""
     return env.spec.id if env.spec is not None else type(env.unwrapped).__name__
 
 
@@ -37,7 +38,7 @@ class NoopReset(gym.Wrapper, RecordConstructorArgs):
         gym.Wrapper.__init__(self, env)
         if action_meanings(env)[:1] != ["NOOP"]:
             raise ValueError(
-                f"NoopReset needs action 0 to be NOOP; {_env_name(env)} has actions "
+                f"NoopReset needs action 0 to be NOOP; {env_name(env)} has actions "
                 f"{action_meanings(env) or 'without names'}: use noop_max=0 for it."
             )
         if not isinstance(noop_max, int) or noop_max < 1:
@@ -64,7 +65,7 @@ class FireReset(gym.Wrapper, RecordConstructorArgs):
         gym.Wrapper.__init__(self, env)
         if action_meanings(env)[1:2] != ["FIRE"]:
             raise ValueError(
-                f"FireReset needs action 1 to be FIRE; {_env_name(env)} has actions "
+                f"FireReset needs action 1 to be FIRE; {env_name(env)} has actions "
                 f"{action_meanings(env) or 'without names'}: use fire_reset=False for it."
             )
 

@@ -190,6 +190,8 @@ def test_impossible_requests_are_clear_errors():
         make_dqn_env("DQN/Catch-v0", frame_stack=2)
     with pytest.raises(ValueError, match=r"Unknown DQN preprocessing options \['framestack'\]"):
         make_dqn_vector_env("ALE/Pong-v5", 2, framestack=2)
+    with pytest.raises(ValueError, match=r"AtariVectorEnv cannot take env_kwargs \['obs_type'\]"):
+        make_dqn_vector_env("ALE/Pong-v5", 2, env_kwargs={"obs_type": "rgb"})
 
 
 def test_vector_versions_keep_the_contract():
