@@ -83,6 +83,14 @@ ENVS: tuple[EnvEntry, ...] = (
         reward_threshold=0.9,
         summary="Catch-v0 pixels through the DQN pipeline: 4 stacked 84x84 grayscale frames",
     ),
+    EnvEntry(
+        id="Kaboom-v0",
+        entry_point="envs.kaboom:KaboomEnv",
+        # ALE v5's cap, counted in frames as ALE does, so it holds at any frameskip (a
+        # max_episode_steps would count steps, and change with the frameskip).
+        kwargs={"max_num_frames_per_episode": 108_000},
+        summary="Kaboom!: catch the Mad Bomber's bombs in 3 buckets; ALE/Kaboom-v5's interface",
+    ),
 )
 
 WRAPPERS: tuple[WrapperEntry, ...] = (

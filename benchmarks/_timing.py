@@ -46,9 +46,15 @@ def stepping_runner(
     return run
 
 
-def timing_arguments(description: str, seconds: float) -> argparse.Namespace:
-    """Parses the options every benchmark takes: --seconds and --repeats."""
+def timing_parser(description: str, seconds: float) -> argparse.ArgumentParser:
+    """A parser of the options every benchmark takes, --seconds and --repeats, for a benchmark
+    that adds its own."""
     parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--seconds", type=float, default=seconds, help="length of each timed run")
     parser.add_argument("--repeats", type=int, default=3, help="timed runs per figure (best kept)")
-    return parser.parse_args()
+    return parser
+
+
+def timing_arguments(description: str, seconds: float) -> argparse.Namespace:
+    """Parses the options every benchmark takes: --seconds and --repeats."""
+    return timing_parser(description, seconds).parse_args()

@@ -17,6 +17,7 @@ from gymnasium.utils import seeding
 from gymnasium.vector import AutoresetMode, VectorEnv
 from gymnasium.vector.utils import batch_space
 
+from envs._checks import checked_obs_type, checked_render_mode, integer_action, is_int
 from envs._window import PygameWindow
 
 ACTION_MEANINGS = ("LEFT", "STAY", "RIGHT")
@@ -36,7 +37,7 @@ _START_BLOCK = 256
 
 
 def _checked_grid_size(grid_size: Any) -> int:
-    if isinstance(grid_size, bool) or not isinstance(grid_size, (int, np.integer)):
+    if not is_int(grid_size):
         raise ValueError(
             f"Catch grid_size must be an int, got {grid_size!r} ({type(grid_size).__name__})."
         )
@@ -46,20 +47,6 @@ def _checked_grid_size(grid_size: Any) -> int:
             f"use the default 10 or any int >= {MIN_GRID_SIZE}."
         )
     return int(grid_size)
-
-
-def _checked_obs_type(obs_type: Any) -> str:
-    if obs_type not in OBS_TYPES:
-        raise ValueError(f"Catch obs_type must be one of {OBS_TYPES}, got {obs_type!r}.")
-    return obs_type
-
-
-def _checked_render_mode(render_mode: Any, render_modes: list[str]) -> str | None:
-    if render_mode is not None and render_mode not in render_modes:
-        raise ValueError(
-            f"Catch render_mode must be None or one of {render_modes}, got {render_mode!r}."
-        )
-    return render_mode
 
 
 def _observation_space(grid_size: int, obs_type: str) -> spaces.Box:
@@ -97,17 +84,6 @@ def _invalid_action(action: Any) -> ValueError:
     return ValueError(
         f"Catch actions are the integers 0 (LEFT), 1 (STAY) and 2 (RIGHT); got {action!r}."
     )
-
-
-def _action_index(action: Any) -> int:
-    """The slow path of `CatchEnv.step` for actions that are not a plain int."""
-    if (
-        isinstance(action, (np.integer, np.ndarray))
-        and action.shape == ()
-        and np.issubdtype(action.dtype, np.integer)
-    ):
-        return int(action)
-    raise _invalid_action(action)
 
 
 class CatchEnv(Env[np.ndarray, int]):
@@ -210,8 +186,8 @@ class CatchEnv(Env[np.ndarray, int]):
         self, grid_size: int = 10, obs_type: str = "grid", render_mode: str | None = None
     ) -> None:
         self.grid_size = _checked_grid_size(grid_size)
-        self.obs_type = _checked_obs_type(obs_type)
-        self.render_mode = _checked_render_mode(render_mode, self.metadata["render_modes"])
+        self.obs_type = checked_obs_type("Catch", obs_type, OBS_TYPES)
+        self.render_mode = checked_render_mode("Catch", render_mode, self.metadata["render_modes"])
         self.action_space = spaces.Discrete(3)
         self.observation_space = _observation_space(self.grid_size, self.obs_type)
 
@@ -241,7 +217,7 @@ class CatchEnv(Env[np.ndarray, int]):
     def step(self, action: int) -> tuple[np.ndarray, float, bool, bool, dict[str, Any]]:
         # This is the hot path of every agent on Catch: plain ints and comparisons, no space checks.
         if action.__class__ is not int:
-            action = _action_index(action)
+            action = integer_action(action, _invalid_action)
         if action < 0 or action > 2:
             raise _invalid_action(action)
         if self._fruit_row >= self._last_row:
@@ -339,8 +315,8 @@ class CatchVectorEnv(VectorEnv):
         self.metadata = {**self.metadata, "autoreset_mode": self.autoreset_mode}
         self.num_envs = num_envs
         self.grid_size = _checked_grid_size(grid_size)
-        self.obs_type = _checked_obs_type(obs_type)
-        self.render_mode = _checked_render_mode(render_mode, self.metadata["render_modes"])
+        self.obs_type = checked_obs_type("Catch", obs_type, OBS_TYPES)
+        self.render_mode = checked_render_mode("Catch", render_mode, self.metadata["render_modes"])
         self.max_episode_steps = max_episode_steps
 
         self.single_action_space = spaces.Discrete(3)

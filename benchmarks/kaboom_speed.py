@@ -1,0 +1,96 @@
+"""Kaboom-v0 against ALE/Kaboom-v5, in the same run: steps per second, and how a random and a
+scripted policy score on each.
+
+    python benchmarks/kaboom_speed.py [--seconds 2.0] [--repeats 3] [--episodes 10]
+
+Speed: `gym.make("Kaboom-v0")` and `gym.make("ALE/Kaboom-v5")` as registered (RGB frames, 4
+frames a step, sticky actions 0.25), random actions, a reset at every game over; Kaboom-v0 with
+`obs_type="state"` for information. Target: Kaboom-v0 at least 10x ALE/Kaboom-v5. Each figure is
+the best of `--repeats` timed runs of about `--seconds` each.
+
+Scores: mean and standard deviation over `--episodes` games (seeds 0, 1, ...) of a uniformly random
+policy and of `envs.kaboom.chase_lowest_bomb`, which reads the frame, moves the buckets under the
+lowest bomb and presses FIRE when none falls. The same code plays both games, as their frames
+share layout and colours. Ours should be as learnable as the original: scripted far above random.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import gymnasium as gym
+import numpy as np
+from _timing import best_rate, stepping_runner, timing_parser
+
+import registry  # noqa: F401  (Kaboom-v0, and ale-py's ids)
+from envs.kaboom import chase_lowest_bomb
+
+TARGET_RATIO = 10
+GAMES = ("Kaboom-v0", "ALE/Kaboom-v5")
+
+
+def steps_per_second(env: gym.Env, actions: list[int], seconds: float, repeats: int) -> float:
+    env.reset(seed=0)
+    rate = best_rate(stepping_runner(env.step, env.reset, actions), seconds, repeats)
+    env.close()
+    return rate
+
+
+def play(env_id: str, policy: Callable[[np.ndarray], int], episodes: int) -> tuple[float, float]:
+    """Mean and standard deviation of the score over `episodes` seeded games."""
+    env = gym.make(env_id)
+    scores = []
+    for seed in range(episodes):
+        frame, _ = env.reset(seed=seed)
+        score, done = 0.0, False
+        while not done:
+            frame, reward, terminated, truncated, _ = env.step(policy(frame))
+            score += reward
+            done = terminated or truncated
+        scores.append(score)
+    env.close()
+    return float(np.mean(scores)), float(np.std(scores))
+
+
+def main() -> None:
+    parser = timing_parser(__doc__.split("\n\n")[0], seconds=2.0)
+    parser.add_argument("--episodes", type=int, default=10, help="games per policy and game")
+    args = parser.parse_args()
+    if args.episodes < 1:
+        parser.error(f"--episodes must be a positive int, got {args.episodes}")
+    rng = np.random.default_rng(0)
+    actions = rng.integers(0, 4, size=10_007).tolist()
+
+    rates = {
+        name: steps_per_second(gym.make(env_id, **kwargs), actions, args.seconds, args.repeats)
+        for name, env_id, kwargs in (
+            ('gym.make("ALE/Kaboom-v5")', "ALE/Kaboom-v5", {}),
+            ('gym.make("Kaboom-v0")', "Kaboom-v0", {}),
+            ('gym.make("Kaboom-v0", obs_type="state")', "Kaboom-v0", {"obs_type": "state"}),
+        )
+    }
+    ale = rates['gym.make("ALE/Kaboom-v5")']
+    print("| env | steps/s | against ALE/Kaboom-v5 |")
+    print("|---|---:|---:|")
+    for name, rate in rates.items():
+        print(f"| {name} | {rate:,.0f} | {rate / ale:.1f}x |")
+    ratio = rates['gym.make("Kaboom-v0")'] / ale
+    verdict = "met" if ratio >= TARGET_RATIO else "NOT met"
+    print(f"\nKaboom-v0 RGB: {ratio:.1f}x ALE/Kaboom-v5 (target >= {TARGET_RATIO}x: {verdict})\n")
+
+    policies = {
+        "random": lambda frame: int(rng.integers(0, 4)),
+        "scripted (chase the lowest bomb)": chase_lowest_bomb,
+    }
+    print(f"| policy, {args.episodes} episodes | " + " | ".join(GAMES) + " |")
+    print("|---|" + "---:|" * len(GAMES))
+    for name, policy in policies.items():
+        cells = []
+        for env_id in GAMES:
+            mean, std = play(env_id, policy, args.episodes)
+            cells.append(f"{mean:,.1f} ± {std:,.1f}")
+        print(f"| {name} | " + " | ".join(cells) + " |")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,40 @@
+"""The argument and action checks the games share. An error a user can hit is one sentence that
+names the game, what was wrong and what to do instead."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+
+def is_int(value: Any) -> bool:
+    """Whether `value` is an int or a numpy integer, and not a bool."""
+    return isinstance(value, (int, np.integer)) and not isinstance(value, bool)
+
+
+def checked_obs_type(game: str, obs_type: Any, obs_types: tuple[str, ...]) -> str:
+    if obs_type not in obs_types:
+        raise ValueError(f"{game} obs_type must be one of {obs_types}, got {obs_type!r}.")
+    return obs_type
+
+
+def checked_render_mode(game: str, render_mode: Any, render_modes: list[str]) -> str | None:
+    if render_mode is not None and render_mode not in render_modes:
+        raise ValueError(
+            f"{game} render_mode must be None or one of {render_modes}, got {render_mode!r}."
+        )
+    return render_mode
+
+
+def integer_action(action: Any, invalid: Callable[[Any], ValueError]) -> int:
+    """The slow path of a game's `step`, for an action that is not a plain int: a numpy integer
+    (a scalar or a 0-d array) stands for its int; anything else raises `invalid(action)`."""
+    if (
+        isinstance(action, (np.integer, np.ndarray))
+        and action.shape == ()
+        and np.issubdtype(action.dtype, np.integer)
+    ):
+        return int(action)
+    raise invalid(action)

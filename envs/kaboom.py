@@ -1,0 +1,959 @@
+"""Kaboom!: Activision's 1981 Atari 2600 game, rebuilt in Python as a Gymnasium env.
+
+The Mad Bomber runs along the top of a wall dropping bombs; the player catches them in a stack of
+water buckets. The rules are the cartridge's (`shared/reference/kaboom.md`); the screen copies the
+frames ALE makes of it (`ALE/Kaboom-v5`: the same 210x160 layout, sprites and colours, measured
+from its frames), and so does the interface (actions, frame skip, sticky actions, the 108,000-frame
+cap), so code written for `ALE/Kaboom-v5` drives `Kaboom-v0` unchanged, over ten times faster.
+`KaboomEnv`'s Version History lists where it departs from the cartridge.
+
+Positions are integers: whole pixels of the 210x160 frame, or 1/16 pixel (fixed point) for bomb
+heights and the bomber, so a game is exact and replays identically from its seed.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from gymnasium import Env, spaces
+
+from envs._checks import checked_obs_type, checked_render_mode, integer_action, is_int
+from envs._window import PygameWindow
+
+ACTION_MEANINGS = ("NOOP", "FIRE", "RIGHT", "LEFT")
+NOOP, FIRE, RIGHT, LEFT = range(4)
+OBS_TYPES = ("rgb", "state")
+
+ATARI_FPS = 60
+MAX_FRAMES_PER_EPISODE = 108_000  # ALE's v5 cap: 30 minutes of play
+MAX_SCORE = 999_999
+MAX_BUCKETS = 3
+BONUS_BUCKET_EVERY = 1_000
+SUBPIXELS = 16  # bomb heights and the bomber's position are in 1/16 pixel
+
+# The frame, in pixels (row, column; ranges are [start, stop)). Measured on ALE's frames.
+SCREEN_SHAPE = (210, 160, 3)
+PLAYFIELD_LEFT, PLAYFIELD_RIGHT = 8, 152
+WALL_TOP, GROUND_TOP, GROUND_BOTTOM = 7, 47, 189  # the wall is [7, 47), the ground [47, 189)
+BOMBER_TOP, BOMBER_HEIGHT, BOMBER_WIDTH = 19, 32, 7  # 32 rows: with a bomb in hand
+BOMBER_MIN_X, BOMBER_MAX_X = 17, 136  # the bomber's left column
+BOMB_HEIGHT, BOMB_WIDTH = 13, 5  # fuse and body
+BOMB_HAND_TOP = 38  # a bomb in the bomber's hand, and where a dropped one starts
+BOMB_GROUND_TOP = GROUND_BOTTOM - BOMB_HEIGHT  # a bomb below this has hit the ground
+BUCKET_HEIGHT, BUCKET_WIDTH = 8, 14
+BUCKET_TOPS = (148, 164, 180)  # the stack, top bucket first; a miss costs the bottom one
+BUCKET_MIN_X, BUCKET_MAX_X = 18, 126  # the stack's left column
+BUCKET_START_X = 72
+BUCKET_SPEED = 3  # pixels a frame while RIGHT or LEFT is held
+SCORE_TOP, SCORE_RIGHT, DIGIT_PITCH = 8, 98, 8  # right-aligned, 6x8 digits 8 pixels apart
+
+# After a miss the bombs on screen blow up one by one from the lowest, then the screen flashes.
+EXPLOSION_STAGGER = 6  # frames between two bombs going off
+EXPLOSION_FRAMES = 12  # frames one explosion shows
+FLASH_FRAMES = 16
+FLASH_PERIOD = 4  # frames each flash colour shows
+
+WAITING, PLAYING, EXPLODING = 0, 1, 2  # KaboomState.phase
+
+# Uniform draws come from np_random in blocks: one generator call per few hundred steps.
+_UNIFORM_BLOCK = 4096
+
+
+@dataclass(frozen=True)
+class GroupRules:
+    """How one group of bombs plays."""
+
+    points: int
+    """points for each bomb caught"""
+    bombs: int
+    """bombs in the group"""
+    fall_speed: int
+    """how far a bomb falls each frame, in 1/16 pixel"""
+    drop_interval: int
+    """frames between two bombs leaving the bomber's hand"""
+    bomber_speed: int
+    """how far the bomber runs each frame, in 1/16 pixel"""
+    turn_chance: float
+    """chance each frame that the bomber turns round: his erratic running"""
+
+
+# Points and bombs are the cartridge's. Speeds are measured on ALE's frames for groups 1 to 6 and
+# carried on for 7 and 8: bombs fall 1, 1.125, 2, 2.125, 3, 3.125, ... pixels a frame and leave the
+# bomber's hand 36 pixels apart in odd groups, about 19 in even ones; the bomber runs about 1, 1.5,
+# 2.5, 3, 3.5, 4 pixels a frame on average. Group 8 repeats forever.
+GROUPS = tuple(
+    GroupRules(*row)
+    for row in (
+        # points, bombs, fall_speed, drop_interval, bomber_speed, turn_chance
+        (1, 10, 16, 36, 16, 0.02),
+        (2, 20, 18, 18, 24, 0.025),
+        (3, 30, 32, 18, 40, 0.03),
+        (4, 40, 34, 9, 48, 0.035),
+        (5, 50, 48, 12, 56, 0.04),
+        (6, 75, 50, 6, 64, 0.045),
+        (7, 100, 64, 9, 64, 0.05),
+        (8, 150, 66, 5, 72, 0.06),
+    )
+)
+
+
+def group_rules(group: int) -> GroupRules:
+    """The rules of group `group` (1, 2, ...; from 8 on, group 8's)."""
+    return GROUPS[min(group, len(GROUPS)) - 1]
+
+
+def _bombs_on_screen_at_most() -> int:
+    """The most bombs that can be falling at once: those dropped while the first one falls."""
+    most = 0
+    for rules in GROUPS:
+        fall_frames = math.ceil(
+            (BOMB_GROUND_TOP + 1 - BOMB_HAND_TOP) * SUBPIXELS / rules.fall_speed
+        )
+        most = max(most, fall_frames // rules.drop_interval + 1)
+    return most
+
+
+STATE_BOMB_SLOTS = _bombs_on_screen_at_most()
+STATE_FIELDS = (
+    "bucket_x",
+    "buckets",
+    "bomber_x",
+    "bomber_direction",
+    "group",
+    "bombs_to_drop",
+    "waiting",
+    "exploding",
+    *(f"bomb{i}_{part}" for i in range(STATE_BOMB_SLOTS) for part in ("x", "y", "present")),
+)
+
+
+@dataclass(slots=True)
+class KaboomState:
+    """Everything a game of Kaboom! is at one frame; `KaboomEnv.state` is the live one.
+
+    Positions are the left column and top row of a sprite in the 210x160 frame. Tests may set
+    fields between steps (a bomb just above the buckets, a score just under 1,000).
+    """
+
+    score: int = 0
+    buckets: int = MAX_BUCKETS
+    group: int = 1
+    bombs_to_drop: int = GROUPS[0].bombs
+    """bombs of this group the bomber has not dropped yet"""
+    phase: int = WAITING
+    """WAITING for FIRE, PLAYING a group, or EXPLODING after a miss"""
+    bucket_x: int = BUCKET_START_X
+    bomber_x: int = (BOMBER_MIN_X + BOMBER_MAX_X) // 2 * SUBPIXELS
+    """the bomber's left column, in 1/16 pixel"""
+    bomber_direction: int = 1
+    drop_timer: int = 0
+    """frames until the next bomb drops"""
+    bombs: list[list[int]] = field(default_factory=list)
+    """the falling bombs, each [left column, top row in 1/16 pixel], oldest (lowest) first"""
+    explosion: list[tuple[int, int]] = field(default_factory=list)
+    """after a miss: the bombs that blow up, each (left column, top row), lowest first"""
+    explosion_timer: int = 0
+    frame: int = 0
+    """frames since the episode began"""
+    last_action: int = NOOP
+    """the action of the last frame, which a sticky action repeats"""
+
+
+def _explosion_length(num_bombs: int) -> int:
+    return EXPLOSION_STAGGER * (num_bombs - 1) + EXPLOSION_FRAMES + FLASH_FRAMES
+
+
+# ---- Sprites: pixel art measured on ALE's frames, one character a pixel, "." transparent. ----
+
+_PALETTE = {
+    "k": (0, 0, 0),
+    "h": (72, 72, 0),  # hat
+    "o": (105, 105, 15),  # hat band, bucket rims
+    "O": (134, 134, 29),
+    "d": (74, 74, 74),  # greys: mask, stripes, bomb
+    "m": (111, 111, 111),
+    "g": (142, 142, 142),
+    "l": (170, 170, 170),  # fuse
+    "w": (214, 214, 214),  # stripes
+    "f": (227, 151, 89),  # skin
+    "r": (213, 130, 74),
+    "y": (162, 162, 42),  # bucket
+    "b": (84, 92, 214),  # water
+    "s": (252, 144, 144),  # sparks on the fuse
+    "S": (252, 252, 84),
+    "Y": (210, 210, 64),  # score
+    "1": (163, 57, 21),  # explosion colours, in turn
+    "2": (187, 187, 53),
+    "3": (149, 111, 227),
+    "4": (198, 108, 58),
+}
+WALL_COLOUR, GROUND_COLOUR = (142, 142, 142), (82, 126, 45)
+# The screen flashes these (wall, ground) colours after the last bomb blew up, as the cartridge.
+_FLASH_COLOURS = (
+    ((252, 252, 84), (128, 232, 128)),
+    ((170, 170, 170), (158, 208, 101)),
+    ((214, 214, 214), (200, 252, 132)),
+    ((74, 74, 74), (20, 60, 0)),
+)
+
+_BOMBER_HEAD = ("..hhh..", ".ooooo.", ".OOOOO.", ".ddddd.", "dd.d.dd", "ddddddd", "rrr.rrr")
+_BOMBER_FACES = (
+    (".ff.ff.", ".fffff.", ".ff.ff.", ".f.f.f.", "..fff.."),  # while bombs fall
+    (".ff.ff.", ".fffff.", ".f.f.f.", ".ff.ff.", "..fff.."),  # grinning at a miss
+)
+_BOMBER_BODY = (
+    "..rrr..",
+    "..ddd..",
+    ".wwwww.",
+    *("ddddddd", "wwwwwww") * 2,
+    "ddddddd",
+    *("w.www.w", "dd.d.dd") * 3,
+    "w.www.w",
+    "f.....f",
+    "f.....f",
+    ".f...f.",
+    ".......",
+    ".......",
+)
+_BOMB = (".s...", ".l...", "..l..", "...l.", "...l.", "..k..", ".ddd.", ".mmm.", "ggggg", "ggggg")
+_BOMB_BOTTOM = (".mmm.", ".ddd.", "..k..")
+_EXPLOSION = (".XX.", "XXXX", "XXXX", ".XX.", "XXXX", "XXXX", ".XX.")
+_BUCKET = (
+    "..yyyyyyyyyy..",
+    "..bbbbbbbb....",
+    "yy..yy..yy..yy",
+    "yy..yy..yy..yy",
+    "OO..OO..OO..OO",
+    "OO..OO..OO..OO",
+    "oo..oo..oo..oo",
+    "oooooooooooooo",
+)
+_DIGITS = (
+    (".YYYY.", "YY..YY", "YY..YY", "YY..YY", "YY..YY", "YY..YY", "YY..YY", ".YYYY."),
+    ("..YY..", ".YYY..", "..YY..", "..YY..", "..YY..", "..YY..", "..YY..", ".YYYY."),
+    (".YYYY.", "Y...YY", "....YY", "....YY", ".YYYY.", "YY....", "YY....", "YYYYYY"),
+    (".YYYY.", "Y...YY", "....YY", "...YY.", "...YY.", "....YY", "Y...YY", ".YYYY."),
+    ("...YY.", "..YYY.", ".Y.YY.", "Y..YY.", "YYYYYY", "...YY.", "...YY.", "...YY."),
+    ("YYYYYY", "YY....", "YY....", "YYYYY.", "....YY", "....YY", "Y...YY", "YYYYY."),
+    (".YYYY.", "YY...Y", "YY....", "YYYYY.", "YY..YY", "YY..YY", "YY..YY", ".YYYY."),
+    ("YYYYYY", "Y....Y", "....YY", "...YY.", "..YY..", "..YY..", "..YY..", "..YY.."),
+    (".YYYY.", "YY..YY", "YY..YY", ".YYYY.", ".YYYY.", "YY..YY", "YY..YY", ".YYYY."),
+    (".YYYY.", "YY..YY", "YY..YY", "YY..YY", ".YYYYY", "....YY", "Y...YY", ".YYYY."),
+)
+
+
+@dataclass(frozen=True)
+class _Sprite:
+    """Pixel art as RGB pixels, shape (h, w, 3), and the mask of its opaque ones, (h, w, 1)."""
+
+    rgb: np.ndarray
+    mask: np.ndarray
+
+    @classmethod
+    def from_art(cls, art: tuple[str, ...]) -> _Sprite:
+        rgb = np.array(
+            [[(0, 0, 0) if c == "." else _PALETTE[c] for c in row] for row in art], np.uint8
+        )
+        return cls(rgb, np.array([[c != "." for c in row] for row in art])[..., None])
+
+    @property
+    def height(self) -> int:
+        return self.rgb.shape[0]
+
+    def over(self, backdrop_rows: np.ndarray) -> np.ndarray:
+        """The sprite drawn opaque over a backdrop of one colour a row, shape (height, 3)."""
+        return np.where(self.mask, self.rgb, backdrop_rows[:, None, :])
+
+    def under(self, other: _Sprite, y: int, x: int) -> _Sprite:
+        """This sprite with `other` drawn over it, its top left corner at (y, x)."""
+        rgb, mask = self.rgb.copy(), self.mask.copy()
+        region = (slice(y, y + other.rgb.shape[0]), slice(x, x + other.rgb.shape[1]))
+        np.copyto(rgb[region], other.rgb, where=other.mask)
+        mask[region] |= other.mask
+        return _Sprite(rgb, mask)
+
+
+_BOMBERS = tuple(_Sprite.from_art(_BOMBER_HEAD + face + _BOMBER_BODY) for face in _BOMBER_FACES)
+_BOMBS = (
+    _Sprite.from_art(_BOMB + _BOMB_BOTTOM),
+    _Sprite.from_art((_BOMB[0].replace("s", "S"), *_BOMB[1:], *_BOMB_BOTTOM)),  # the fuse sparks
+)
+_BOMB_IN_HAND = _Sprite.from_art((".....", *_BOMB[1:], *_BOMB_BOTTOM))  # lit when he lets go
+_EXPLOSIONS = tuple(
+    _Sprite.from_art(tuple(row.replace("X", colour) for row in _EXPLOSION)) for colour in "1234"
+)
+_EXPLOSION_DROP = BOMB_HEIGHT - len(_EXPLOSION)  # an explosion fills the bottom of its bomb's place
+_GAP = ("." * BUCKET_WIDTH,) * (BUCKET_TOPS[1] - BUCKET_TOPS[0] - BUCKET_HEIGHT)
+_BUCKET_STACKS = tuple(
+    _Sprite.from_art(_BUCKET + (_GAP + _BUCKET) * (count - 1))
+    for count in range(1, MAX_BUCKETS + 1)
+)
+_DIGIT_SPRITES = tuple(_Sprite.from_art(digit) for digit in _DIGITS)
+DIGIT_WIDTH = _DIGIT_SPRITES[0].rgb.shape[1]
+# A bomb whose top is at or below this row is clear of the bomber and the wall, on the plain
+# ground: it is drawn as an opaque rectangle. Higher up it is drawn through its mask.
+_CLEAR_OF_BOMBER = BOMBER_TOP + BOMBER_HEIGHT
+
+
+def _backdrop(wall: tuple[int, int, int], ground: tuple[int, int, int]) -> np.ndarray:
+    frame = np.zeros(SCREEN_SHAPE, dtype=np.uint8)
+    frame[WALL_TOP:GROUND_TOP, PLAYFIELD_LEFT:PLAYFIELD_RIGHT] = wall
+    frame[GROUND_TOP:GROUND_BOTTOM, PLAYFIELD_LEFT:PLAYFIELD_RIGHT] = ground
+    return frame
+
+
+class _Skin:
+    """A backdrop (the usual one, or a flash) with every sprite pre-drawn opaque over it.
+
+    The backdrop is one colour a row across the playfield, so a sprite drawn over it at given rows
+    looks the same in every column: it is drawn once here, then copied into the frame as a plain
+    rectangle, the cheapest write numpy has.
+    """
+
+    def __init__(self, wall: tuple[int, int, int], ground: tuple[int, int, int]) -> None:
+        self.frame = _backdrop(wall, ground)
+        rows = self.frame[:, PLAYFIELD_LEFT]
+
+        def opaque(sprite: _Sprite, top: int) -> np.ndarray:
+            return sprite.over(rows[top : top + sprite.height])
+
+        hand = (BOMB_HAND_TOP - BOMBER_TOP, 1)
+        # bomber[grinning][holding a bomb]
+        self.bomber = [
+            [opaque(bomber, BOMBER_TOP), opaque(bomber.under(_BOMB_IN_HAND, *hand), BOMBER_TOP)]
+            for bomber in _BOMBERS
+        ]
+        self.buckets = [opaque(stack, BUCKET_TOPS[0]) for stack in _BUCKET_STACKS]
+        self.digits = [opaque(digit, SCORE_TOP) for digit in _DIGIT_SPRITES]
+        self.bombs = [opaque(bomb, _CLEAR_OF_BOMBER) for bomb in _BOMBS]
+        self.explosions = [opaque(explosion, _CLEAR_OF_BOMBER) for explosion in _EXPLOSIONS]
+
+
+def _skin_index(state: KaboomState) -> int:
+    """Which skin the frame shows: 0, or 1, 2, ... in turn while the screen flashes."""
+    if state.phase != EXPLODING:
+        return 0
+    flashing = state.explosion_timer - (_explosion_length(len(state.explosion)) - FLASH_FRAMES)
+    if flashing < 0:
+        return 0
+    return 1 + (flashing // FLASH_PERIOD) % len(_FLASH_COLOURS)
+
+
+@functools.cache
+def _skins() -> tuple[_Skin, ...]:
+    """The usual skin, then one for each flash colour; made once, for every game."""
+    flashes = (_Skin(wall, ground) for wall, ground in _FLASH_COLOURS)
+    return (_Skin(WALL_COLOUR, GROUND_COLOUR), *flashes)
+
+
+_Rect = tuple[slice, slice]
+
+
+class _Screen:
+    """The RGB frame of one game, kept between draws and redrawn only where it changed.
+
+    A draw puts the backdrop back under what the last draw drew and has moved since, then copies
+    in the sprites pre-drawn over the backdrop (`_Skin`): a few small rectangle copies, not a whole
+    frame. Bombs move every frame, so they are always redrawn; the bomber, the buckets and the
+    score only when they changed.
+    """
+
+    def __init__(self) -> None:
+        self._skins = _skins()
+        self.frame = np.empty(SCREEN_SHAPE, dtype=np.uint8)
+        self._skin = -1  # no skin drawn yet: the first draw paints the whole frame
+        self._bomb_rects: list[_Rect] = []
+        self._bomber: tuple[int, bool, bool] | None = None  # (x, grinning, holding) as drawn
+        self._buckets: tuple[int, int] | None = None  # (x, count) as drawn
+        self._score: int | None = None
+
+    def draw(self, state: KaboomState) -> np.ndarray:
+        """Brings the frame up to `state` and returns it: the screen's own array, to be copied."""
+        frame = self.frame
+        skin_index = _skin_index(state)
+        if skin_index != self._skin:
+            self._skin = skin_index
+            frame[:] = self._skins[skin_index].frame
+            self._bomb_rects, self._bomber, self._buckets, self._score = [], None, None, None
+        skin = self._skins[skin_index]
+        backdrop = skin.frame
+
+        for rect in self._bomb_rects:
+            frame[rect] = backdrop[rect]
+        bombs = _bombs_to_draw(state, skin)
+
+        buckets = (state.bucket_x, state.buckets)
+        if buckets != self._buckets:
+            if self._buckets is not None and self._buckets[1]:
+                rect = _buckets_rect(*self._buckets)
+                frame[rect] = backdrop[rect]
+            if state.buckets:
+                frame[_buckets_rect(*buckets)] = skin.buckets[state.buckets - 1]
+            self._buckets = buckets
+
+        bomber = (state.bomber_x >> 4, state.phase == EXPLODING, state.phase == WAITING)
+        # A bomb near the top is drawn over the bomber: erasing it erased part of him.
+        near_top = any(y < _CLEAR_OF_BOMBER for y, _, _, _ in bombs) or any(
+            rect[0].start < _CLEAR_OF_BOMBER for rect in self._bomb_rects
+        )
+        if bomber != self._bomber or near_top:
+            if self._bomber is not None:
+                rect = _bomber_rect(self._bomber[0])
+                frame[rect] = backdrop[rect]
+            frame[_bomber_rect(bomber[0])] = skin.bomber[bomber[1]][bomber[2]]
+            self._bomber = bomber
+
+        rects = []
+        for y, x, image, mask in bombs:
+            rect = (slice(y, y + image.shape[0]), slice(x, x + image.shape[1]))
+            if mask is None:
+                frame[rect] = image
+            else:
+                np.copyto(frame[rect], image, where=mask)
+            rects.append(rect)
+        self._bomb_rects = rects
+
+        if state.score != self._score:
+            self._draw_score(state.score, skin)
+        return frame
+
+    def _draw_score(self, score: int, skin: _Skin) -> None:
+        rows = slice(SCORE_TOP, SCORE_TOP + _DIGIT_SPRITES[0].height)
+        left = SCORE_RIGHT - DIGIT_PITCH * len(str(MAX_SCORE))
+        self.frame[rows, left:SCORE_RIGHT] = skin.frame[rows, left:SCORE_RIGHT]
+        x = SCORE_RIGHT - DIGIT_WIDTH
+        for digit in reversed(str(score)):
+            self.frame[rows, x : x + DIGIT_WIDTH] = skin.digits[int(digit)]
+            x -= DIGIT_PITCH
+        self._score = score
+
+
+def _buckets_rect(x: int, count: int) -> _Rect:
+    return slice(BUCKET_TOPS[0], BUCKET_TOPS[count - 1] + BUCKET_HEIGHT), slice(x, x + BUCKET_WIDTH)
+
+
+def _bomber_rect(x: int) -> _Rect:
+    return slice(BOMBER_TOP, BOMBER_TOP + BOMBER_HEIGHT), slice(x, x + BOMBER_WIDTH)
+
+
+def _bombs_to_draw(
+    state: KaboomState, skin: _Skin
+) -> list[tuple[int, int, np.ndarray, np.ndarray | None]]:
+    """(top, left, pixels, mask) of each bomb and explosion on screen. Clear of the bomber the
+    pixels are pre-drawn over the ground and the mask is None; near the top they go through it."""
+    fuse = (state.frame // 4) % 2
+    items = [(y >> 4, x, skin.bombs[fuse], _BOMBS[fuse]) for x, y in state.bombs]
+    if state.phase == EXPLODING:
+        timer = state.explosion_timer
+        colour = (timer // 2) % len(_EXPLOSIONS)
+        for i, (x, y) in enumerate(state.explosion):
+            since = timer - EXPLOSION_STAGGER * i
+            if since < 0:
+                items.append((y, x, skin.bombs[fuse], _BOMBS[fuse]))
+            elif since < EXPLOSION_FRAMES:
+                items.append((y + _EXPLOSION_DROP, x, skin.explosions[colour], _EXPLOSIONS[colour]))
+    return [
+        (y, x, opaque, None) if y >= _CLEAR_OF_BOMBER else (y, x, sprite.rgb, sprite.mask)
+        for y, x, opaque, sprite in items
+    ]
+
+
+# ---- The game: one frame at a time. ----
+
+
+_BOMBER_MIN, _BOMBER_MAX = BOMBER_MIN_X * SUBPIXELS, BOMBER_MAX_X * SUBPIXELS
+
+
+def play_frame(state: KaboomState, action: int, turn_draw: float) -> None:
+    """Advances `state` by one frame (1/60 s) with `action` held. `turn_draw`, uniform in [0, 1),
+    decides whether the bomber turns round this frame."""
+    phase = state.phase
+    if phase == EXPLODING:  # nothing moves while the bombs go off
+        state.explosion_timer += 1
+        if state.explosion_timer >= _explosion_length(len(state.explosion)):
+            state.phase, state.explosion = WAITING, []
+        return
+    if action == RIGHT:
+        state.bucket_x = min(state.bucket_x + BUCKET_SPEED, BUCKET_MAX_X)
+    elif action == LEFT:
+        state.bucket_x = max(state.bucket_x - BUCKET_SPEED, BUCKET_MIN_X)
+
+    # Waiting for FIRE, the bomber strolls as in group 1, a bomb in his hand.
+    rules = GROUPS[0] if phase == WAITING else group_rules(state.group)
+    x = state.bomber_x + state.bomber_direction * rules.bomber_speed
+    if x <= _BOMBER_MIN:
+        x, state.bomber_direction = _BOMBER_MIN, 1
+    elif x >= _BOMBER_MAX:
+        x, state.bomber_direction = _BOMBER_MAX, -1
+    elif turn_draw < rules.turn_chance:
+        state.bomber_direction = -state.bomber_direction
+    state.bomber_x = x
+
+    if phase == WAITING:
+        if action == FIRE:
+            state.phase, state.drop_timer = PLAYING, 1  # he lets go of his bomb next frame
+        return
+    _drop_and_fall(state, rules)
+
+
+def _drop_and_fall(state: KaboomState, rules: GroupRules) -> None:
+    """The bombs of one frame of play: a drop when it is due, the fall, catches and a miss."""
+    if state.bombs_to_drop:
+        state.drop_timer -= 1
+        if state.drop_timer <= 0:
+            state.bombs.append([(state.bomber_x >> 4) + 1, BOMB_HAND_TOP * SUBPIXELS])
+            state.bombs_to_drop -= 1
+            state.drop_timer = rules.drop_interval
+
+    # A bomb is caught when its rectangle meets the stack's; the stack's gaps are shorter than a
+    # bomb, so meeting the stack is meeting a bucket.
+    highest = BUCKET_TOPS[0] - BOMB_HEIGHT + 1
+    lowest = BUCKET_TOPS[state.buckets - 1] + BUCKET_HEIGHT - 1
+    leftmost = state.bucket_x - BOMB_WIDTH + 1
+    rightmost = state.bucket_x + BUCKET_WIDTH - 1
+    fall = rules.fall_speed
+    caught, missed, falling = 0, False, []
+    for bomb in state.bombs:
+        bomb[1] += fall
+        top = bomb[1] >> 4
+        if highest <= top <= lowest and leftmost <= bomb[0] <= rightmost:
+            caught += 1
+            continue
+        falling.append(bomb)
+        missed = missed or top > BOMB_GROUND_TOP
+    state.bombs = falling
+    if caught:
+        _add_points(state, caught * rules.points)
+    if missed:
+        _explode(state)
+    elif not falling and not state.bombs_to_drop:  # the group is over: the next waits for FIRE
+        state.group += 1
+        state.bombs_to_drop = group_rules(state.group).bombs
+        state.phase = WAITING
+
+
+def _add_points(state: KaboomState, points: int) -> None:
+    """Scores `points`, with a bonus bucket for each thousand crossed while fewer than 3."""
+    before = state.score
+    state.score = min(before + points, MAX_SCORE)
+    bonus = state.score // BONUS_BUCKET_EVERY - before // BONUS_BUCKET_EVERY
+    if bonus:
+        state.buckets = min(MAX_BUCKETS, state.buckets + bonus)
+
+
+def _explode(state: KaboomState) -> None:
+    """A bomb hit the ground: every bomb on screen blows up, the bottom bucket is lost, and play
+    goes back one group, with half its bombs (rounded up)."""
+    state.buckets -= 1
+    on_screen = ((x, min(y >> 4, BOMB_GROUND_TOP)) for x, y in state.bombs)
+    state.explosion = sorted(on_screen, key=lambda bomb: -bomb[1])
+    state.bombs = []
+    state.phase, state.explosion_timer = EXPLODING, 0
+    state.group = max(1, state.group - 1)
+    state.bombs_to_drop = math.ceil(group_rules(state.group).bombs / 2)
+
+
+# ---- Arguments. ----
+
+
+def _checked_frameskip(frameskip: Any) -> int:
+    if not is_int(frameskip) or frameskip < 1:
+        raise ValueError(
+            f"Kaboom frameskip must be a positive int (ALE's stochastic (low, high) frameskip is "
+            f"not supported), got {frameskip!r}."
+        )
+    return int(frameskip)
+
+
+def _checked_probability(probability: Any) -> float:
+    if (
+        isinstance(probability, bool)
+        or not isinstance(probability, (int, float, np.integer, np.floating))
+        or not 0.0 <= probability <= 1.0
+    ):
+        raise ValueError(
+            f"Kaboom repeat_action_probability must be a number in [0, 1], got {probability!r}."
+        )
+    return float(probability)
+
+
+def _checked_max_frames(max_frames: Any) -> int | None:
+    if max_frames is not None and (not is_int(max_frames) or max_frames < 1):
+        raise ValueError(
+            f"Kaboom max_num_frames_per_episode must be None (no cap) or a positive int, "
+            f"got {max_frames!r}."
+        )
+    return None if max_frames is None else int(max_frames)
+
+
+def _invalid_action(action: Any) -> ValueError:
+    return ValueError(
+        "Kaboom actions are the integers 0 (NOOP), 1 (FIRE), 2 (RIGHT) and 3 (LEFT); "
+        f"got {action!r}."
+    )
+
+
+def _observation_space(obs_type: str) -> spaces.Box:
+    if obs_type == "rgb":
+        return spaces.Box(0, 255, shape=SCREEN_SHAPE, dtype=np.uint8)
+    low = np.zeros(len(STATE_FIELDS), dtype=np.float32)
+    low[STATE_FIELDS.index("bomber_direction")] = -1.0
+    return spaces.Box(low, np.ones_like(low), dtype=np.float32)
+
+
+_PLAYFIELD_WIDTH = PLAYFIELD_RIGHT - PLAYFIELD_LEFT
+_BOMB_DROP_SUBPIXELS = (BOMB_GROUND_TOP - BOMB_HAND_TOP) * SUBPIXELS
+
+
+def state_vector(state: KaboomState) -> np.ndarray:
+    """`obs_type="state"`: the game as the float32 vector that `STATE_FIELDS` names."""
+    values = [
+        (state.bucket_x + BUCKET_WIDTH / 2 - PLAYFIELD_LEFT) / _PLAYFIELD_WIDTH,
+        state.buckets / MAX_BUCKETS,
+        (state.bomber_x / SUBPIXELS + BOMBER_WIDTH / 2 - PLAYFIELD_LEFT) / _PLAYFIELD_WIDTH,
+        state.bomber_direction,
+        min(state.group, len(GROUPS)) / len(GROUPS),
+        state.bombs_to_drop / GROUPS[-1].bombs,
+        state.phase == WAITING,
+        state.phase == EXPLODING,
+    ]
+    for x, y in state.bombs[:STATE_BOMB_SLOTS]:
+        values += (
+            (x + BOMB_WIDTH / 2 - PLAYFIELD_LEFT) / _PLAYFIELD_WIDTH,
+            (y - BOMB_HAND_TOP * SUBPIXELS) / _BOMB_DROP_SUBPIXELS,
+            1.0,
+        )
+    values += (0.0,) * (len(STATE_FIELDS) - len(values))
+    return np.array(values, dtype=np.float32)
+
+
+class KaboomEnv(Env[np.ndarray, int]):
+    """
+    ## Description
+
+    Kaboom! (Activision, 1981, for the Atari 2600). The Mad Bomber runs back and forth along the
+    top of a wall, dropping bombs; the player moves a stack of three water buckets along the
+    bottom of the screen to catch them. Bombs come in groups, each started by FIRE, each faster
+    than the last and with a more erratic bomber (`GROUPS` in this module):
+
+    | group | points a bomb | bombs | fall | drop | run | turn |
+    |-------|---------------|-------|------|------|-----|------|
+    | 1     | 1             | 10    | 1    | 36   | 1   | 2%   |
+    | 2     | 2             | 20    | 1.13 | 18   | 1.5 | 2.5% |
+    | 3     | 3             | 30    | 2    | 18   | 2.5 | 3%   |
+    | 4     | 4             | 40    | 2.13 | 9    | 3   | 3.5% |
+    | 5     | 5             | 50    | 3    | 12   | 3.5 | 4%   |
+    | 6     | 6             | 75    | 3.13 | 6    | 4   | 4.5% |
+    | 7     | 7             | 100   | 4    | 9    | 4   | 5%   |
+    | 8+    | 8             | 150   | 4.13 | 5    | 4.5 | 6%   |
+
+    fall: pixels a bomb falls each frame; drop: frames between two bombs; run: pixels the bomber
+    runs each frame; turn: the chance each frame that he turns round. A bomb that reaches the
+    ground explodes, and so does every other bomb on screen, one after the other from the lowest;
+    the bottom bucket is lost, and once the screen has stopped flashing play waits for FIRE to go
+    on one group back, with half that group's bombs (rounded up). A bonus bucket comes with every
+    1,000 points while there are fewer than 3. The game ends when the last bucket is lost, or at
+    999,999 points.
+
+    It is a drop-in for `ALE/Kaboom-v5`: the same actions, frames (the wall, the ground, the
+    bomber, bombs, buckets and score drawn with the cartridge's sprites and colours, measured on
+    ALE's frames), 4 frames a step, sticky actions and 108,000-frame cap. A game is exact and
+    reproducible: positions are integers (bomb heights and the bomber in 1/16 pixel), and all
+    randomness (the bomber's start and turns, sticky actions) comes from `self.np_random`.
+
+    ## Action Space
+
+    `Discrete(4)`, ALE's minimal action set for Kaboom (`get_action_meanings()`):
+
+    | Num | Action | Effect                                                  |
+    |-----|--------|---------------------------------------------------------|
+    | 0   | NOOP   | nothing                                                 |
+    | 1   | FIRE   | starts the next group when play waits for it            |
+    | 2   | RIGHT  | moves the buckets 3 pixels right each frame             |
+    | 3   | LEFT   | moves the buckets 3 pixels left each frame              |
+
+    The buckets stop at the edges of the playfield and stand still while bombs explode. Sticky
+    actions as in ALE v5: on each frame, with probability `repeat_action_probability`, the
+    previous frame's action is taken instead of the one given. Other actions raise `ValueError`.
+
+    ## Observation Space
+
+    `obs_type="rgb"` (default): the frame, `Box(0, 255, (210, 160, 3), uint8)`, laid out as ALE's.
+
+    `obs_type="state"`: the game as 32 floats, `Box(low, high, (32,), float32)`, for MLP agents
+    (`STATE_FIELDS` names them). An x is a sprite's centre: 0 at the playfield's left edge, 1 at
+    its right edge.
+
+    | Index  | Name               | Meaning                                          | Range   |
+    |--------|--------------------|--------------------------------------------------|---------|
+    | 0      | `bucket_x`         | x of the bucket stack                            | [0, 1]  |
+    | 1      | `buckets`          | buckets left / 3                                 | [0, 1]  |
+    | 2      | `bomber_x`         | x of the bomber                                  | [0, 1]  |
+    | 3      | `bomber_direction` | -1 running left, +1 running right                | {-1, 1} |
+    | 4      | `group`            | group / 8 (past 8, 1)                            | [0, 1]  |
+    | 5      | `bombs_to_drop`    | bombs of the group not dropped yet / 150         | [0, 1]  |
+    | 6      | `waiting`          | 1 while play waits for FIRE                      | {0, 1}  |
+    | 7      | `exploding`        | 1 while bombs explode after a miss               | {0, 1}  |
+    | 8 + 3i | `bomb{i}_x`        | x of falling bomb i, i = 0 the lowest            | [0, 1]  |
+    | 9 + 3i | `bomb{i}_y`        | its height: 0 in the bomber's hand, 1 the ground | [0, 1]  |
+    | 10 + 3i| `bomb{i}_present`  | 1 if bomb i falls, else 0 (and its x, y are 0)   | {0, 1}  |
+
+    for i = 0 .. 7: at most 8 bombs fall at once (`STATE_BOMB_SLOTS`).
+
+    ## Rewards
+
+    The change in score: the group's points for each bomb caught (a step can catch several),
+    else 0. A miss costs no points. The score stops at 999,999.
+
+    ## Starting State
+
+    Group 1 and its 10 bombs, score 0, 3 buckets centred at the bottom, play waiting for FIRE.
+    The bomber stands at a uniformly random place on the wall, facing left or right (both from
+    `self.np_random`), and strolls there until FIRE.
+
+    ## Episode End
+
+    Termination: the last bucket is lost, or the score reaches 999,999. Truncation: after
+    `max_num_frames_per_episode` frames (108,000 by default, as ALE v5). `Kaboom-v0` is
+    registered with this cap, as ALE registers its ids, and no `max_episode_steps`: a cap in
+    frames holds at any `frameskip`.
+
+    `info` holds `lives` (the buckets left; ALE's stays 1 until its game is over, so only here do
+    life-loss wrappers work), ALE's `episode_frame_number` and `frame_number` (frames since the
+    last seeded reset, as ALE counts them), and `group`.
+
+    ## Arguments
+
+    ```python
+    >>> import gymnasium as gym
+    >>> import registry
+    >>> env = gym.make("Kaboom-v0", frameskip=4, repeat_action_probability=0.25, obs_type="rgb")
+    >>> obs, info = env.reset(seed=0)
+    >>> obs.shape, obs.dtype, info["lives"]
+    ((210, 160, 3), dtype('uint8'), 3)
+
+    ```
+
+    | Parameter                    | Type      | Default  | Description                           |
+    |------------------------------|-----------|----------|---------------------------------------|
+    | `frameskip`                  | **int**   | `4`      | frames a step (ALE v5: 4); an int >= 1 |
+    | `repeat_action_probability`  | **float** | `0.25`   | sticky actions (ALE v5: 0.25); 0: none |
+    | `max_num_frames_per_episode` | **int**   | `108000` | truncation after this many frames     |
+    | `obs_type`                   | **str**   | `"rgb"`  | `"rgb"` (the frame) or `"state"`      |
+    | `render_mode`                | **str**   | `None`   | `"rgb_array"` (the frame) or `"human"` |
+
+    `max_num_frames_per_episode=None` turns the frame cap off.
+
+    `render_mode="human"` opens a pygame window (the frame scaled 3 times) showing the game at the
+    Atari's 60 frames a second (`metadata["render_fps"]` is 60 / frameskip steps a second). To play
+    it: `gymnasium.utils.play.play(gym.make("Kaboom-v0", render_mode="rgb_array"), zoom=3)`, with
+    the keys of `get_keys_to_action()` (arrows or A and D move, space is FIRE).
+
+    ## Version History
+
+    * v0: the cartridge's rules with ALE's interface, and these departures:
+        - LEFT and RIGHT move the buckets at a steady 3 pixels a frame. The cartridge reads a
+          paddle; ALE's emulated paddle starts after a lag of 2 frames, speeds up to about 5
+          pixels a frame and coasts to a stop. 3 pixels a frame, without the lag, gives a
+          scripted player about the score it gets on ALE (`benchmarks/kaboom_speed.py`).
+        - Bomb speeds, drop rates and the bomber's speeds are measured on ALE's frames (groups 1
+          to 6; 7 and 8 carry the pattern on), not read from the cartridge; the bomber turns at
+          random, with a chance that grows with the group.
+        - The bucket is lost, and `info["lives"]` drops, on the frame the bomb lands rather than
+          after the explosions; when it was the last, the game ends on that frame.
+        - `info["lives"]` counts the buckets (ALE's is 1 until game over) and `obs_type="state"` is
+          new. ALE's grayscale and RAM observations, its stochastic frameskip and its `ale`
+          attribute are not provided, and the Activision logo under the playfield is left out.
+    """
+
+    metadata = {"render_modes": ["human", "rgb_array"], "render_fps": ATARI_FPS // 4}
+
+    def __init__(
+        self,
+        frameskip: int = 4,
+        repeat_action_probability: float = 0.25,
+        max_num_frames_per_episode: int | None = MAX_FRAMES_PER_EPISODE,
+        obs_type: str = "rgb",
+        render_mode: str | None = None,
+    ) -> None:
+        self.frameskip = _checked_frameskip(frameskip)
+        self.repeat_action_probability = _checked_probability(repeat_action_probability)
+        self.max_num_frames_per_episode = _checked_max_frames(max_num_frames_per_episode)
+        self.obs_type = checked_obs_type("Kaboom", obs_type, OBS_TYPES)
+        self.render_mode = checked_render_mode("Kaboom", render_mode, self.metadata["render_modes"])
+        # A window shows the game at the Atari's speed whatever the frame skip.
+        self.metadata = {**self.metadata, "render_fps": max(1, round(ATARI_FPS / self.frameskip))}
+        self.action_space = spaces.Discrete(len(ACTION_MEANINGS))
+        self.observation_space = _observation_space(self.obs_type)
+
+        self.state = KaboomState()
+        self._screen: _Screen | None = None
+        self._window: PygameWindow | None = None
+        self._uniforms: list[float] = []
+        self._uniform_index = 0
+        self._uniform_source: np.random.Generator | None = None
+        self._frame_number = 0
+        self._over = True  # step() before reset() is refused like a step after the game
+
+    @property
+    def lives(self) -> int:
+        """Buckets left, as `info["lives"]`."""
+        return self.state.buckets
+
+    def get_action_meanings(self) -> list[str]:
+        return list(ACTION_MEANINGS)
+
+    def get_keys_to_action(self) -> dict[tuple[int, ...], int]:
+        """Keys for `gymnasium.utils.play`: the arrows or A and D move, space is FIRE."""
+        import pygame
+
+        keys = {(pygame.K_SPACE,): FIRE}
+        for move, arrow, letter in (
+            (RIGHT, pygame.K_RIGHT, pygame.K_d),
+            (LEFT, pygame.K_LEFT, pygame.K_a),
+        ):
+            for key in (arrow, letter):
+                keys[(key,)] = move
+                keys[(key, pygame.K_SPACE)] = move  # moving matters more than FIRE mid-group
+        return keys
+
+    def reset(
+        self, *, seed: int | None = None, options: dict[str, Any] | None = None
+    ) -> tuple[np.ndarray, dict[str, Any]]:
+        super().reset(seed=seed)
+        if seed is not None or self._uniform_source is not self.np_random:
+            self._uniform_source, self._uniforms, self._uniform_index = self.np_random, [], 0
+            self._frame_number = 0  # as ALE, which reloads the game when seeded
+        uniforms, i = self._take_uniforms(2)
+        self.state = state = KaboomState()
+        state.bomber_x = _BOMBER_MIN + int(uniforms[i] * (_BOMBER_MAX - _BOMBER_MIN + 1))
+        state.bomber_direction = 1 if uniforms[i + 1] < 0.5 else -1
+        self._over = False
+        if self.render_mode == "human":
+            self.render()
+        return self._observe(), self._info()
+
+    def step(self, action: int) -> tuple[np.ndarray, float, bool, bool, dict[str, Any]]:
+        # The hot path: plain ints, the frames' random draws taken from a pre-drawn list.
+        if action.__class__ is not int:
+            action = integer_action(action, _invalid_action)
+        if action < 0 or action > 3:
+            raise _invalid_action(action)
+        if self._over:
+            raise RuntimeError("This Kaboom game is over (or never began): call reset() first.")
+
+        state = self.state
+        score = state.score
+        uniforms, i = self._take_uniforms(2 * self.frameskip)
+        sticky = self.repeat_action_probability
+        frame_cap = self.max_num_frames_per_episode or 0
+        taken = state.last_action
+        terminated = truncated = False
+        start_frame = state.frame
+        for _ in range(self.frameskip):
+            if uniforms[i] >= sticky:
+                taken = action
+            play_frame(state, taken, uniforms[i + 1])
+            i += 2
+            state.frame += 1
+            if state.buckets == 0 or state.score == MAX_SCORE:
+                terminated = True
+                break
+            if state.frame == frame_cap:
+                truncated = True
+                break
+        state.last_action = taken
+        self._frame_number += state.frame - start_frame
+        self._over = terminated or truncated
+
+        if self.render_mode == "human":
+            self.render()
+        return self._observe(), float(state.score - score), terminated, truncated, self._info()
+
+    def _take_uniforms(self, count: int) -> tuple[list[float], int]:
+        """The pre-drawn uniforms and the index of the `count` this call may use."""
+        i = self._uniform_index
+        if i + count > len(self._uniforms):
+            self._uniforms = self._uniform_source.random(max(_UNIFORM_BLOCK, count)).tolist()
+            i = 0
+        self._uniform_index = i + count
+        return self._uniforms, i
+
+    def _info(self) -> dict[str, Any]:
+        return {
+            "lives": self.state.buckets,
+            "episode_frame_number": self.state.frame,
+            "frame_number": self._frame_number,
+            "group": self.state.group,
+        }
+
+    def _frame(self) -> np.ndarray:
+        if self._screen is None:
+            self._screen = _Screen()
+        return self._screen.draw(self.state)
+
+    def _observe(self) -> np.ndarray:
+        if self.obs_type == "rgb":
+            return self._frame().copy()
+        return state_vector(self.state)
+
+    def render(self) -> np.ndarray | None:
+        if self.render_mode is None:
+            raise RuntimeError(
+                'Kaboom was made without a render_mode: pass render_mode="rgb_array" or "human".'
+            )
+        if self.render_mode == "rgb_array":
+            return self._frame().copy()
+        if self._window is None:
+            self._window = PygameWindow("Kaboom!", self.metadata["render_fps"], scale=3)
+        self._window.show(self._frame())
+        return None
+
+    def close(self) -> None:
+        if self._window is not None:
+            self._window.close()
+            self._window = None
+
+
+# ---- A scripted player that reads the frame, for ALE's Kaboom and this one alike. ----
+
+_BOMB_GREY = _PALETTE["m"]  # two rows of every bomb's body; nothing else on screen has it
+_BUCKET_YELLOW = _PALETTE["y"]
+_BELOW_THE_HAND = BOMB_HAND_TOP + BOMB_HEIGHT + 2  # the first row a bomb reaches once dropped
+CHASE_DEAD_ZONE = 8  # pixels: closer than this the buckets stay put rather than overshoot
+
+
+def read_frame(frame: np.ndarray) -> tuple[float | None, float | None]:
+    """(x of the lowest falling bomb, x of the buckets) in a Kaboom frame of 210x160x3, from ALE
+    or from this env: centres, in pixels. None for what is not on screen."""
+    band = frame[_BELOW_THE_HAND:GROUND_BOTTOM, PLAYFIELD_LEFT:PLAYFIELD_RIGHT]
+    grey = (band[..., 0] == _BOMB_GREY[0]) & (band[..., 2] == _BOMB_GREY[2])
+    rows = np.flatnonzero(grey.any(axis=1))
+    bomb = None
+    if len(rows):
+        bomb = PLAYFIELD_LEFT + float(np.flatnonzero(grey[rows[-1]]).mean())
+    stack = frame[BUCKET_TOPS[0] : GROUND_BOTTOM, PLAYFIELD_LEFT:PLAYFIELD_RIGHT]
+    yellow = (stack[..., 0] == _BUCKET_YELLOW[0]) & (stack[..., 2] == _BUCKET_YELLOW[2])
+    columns = np.flatnonzero(yellow.any(axis=0))
+    buckets = PLAYFIELD_LEFT + (columns[0] + columns[-1]) / 2 if len(columns) else None
+    return bomb, buckets
+
+
+def chase_lowest_bomb(frame: np.ndarray) -> int:
+    """The scripted policy: the buckets go under the lowest falling bomb, and FIRE when none falls.
+
+    Takes an RGB frame of `ALE/Kaboom-v5` or `Kaboom-v0` and returns an action of either (they
+    share the action set). A baseline for agents and a check that the game can be learnt.
+    """
+    bomb, buckets = read_frame(frame)
+    if bomb is None or buckets is None:
+        return FIRE
+    if bomb - buckets > CHASE_DEAD_ZONE:
+        return RIGHT
+    if buckets - bomb > CHASE_DEAD_ZONE:
+        return LEFT
+    return NOOP

@@ -1,0 +1,560 @@
+"""Kaboom-v0: API conformance, the rules one by one, the look of ALE's frames, drawing, sticky
+actions and frame caps, determinism, fuzzing, and the DQN pipeline on it."""
+
+from __future__ import annotations
+
+import itertools
+import math
+
+import gymnasium as gym
+import numpy as np
+import pytest
+from gymnasium.utils.env_checker import check_env
+from helpers import run_python
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from envs.kaboom import (
+    BOMB_GROUND_TOP,
+    BOMB_HEIGHT,
+    BOMBER_MAX_X,
+    BOMBER_MIN_X,
+    BUCKET_MAX_X,
+    BUCKET_MIN_X,
+    BUCKET_SPEED,
+    BUCKET_START_X,
+    BUCKET_TOPS,
+    EXPLODING,
+    FIRE,
+    GROUPS,
+    LEFT,
+    MAX_SCORE,
+    NOOP,
+    OBS_TYPES,
+    PLAYING,
+    RIGHT,
+    STATE_BOMB_SLOTS,
+    STATE_FIELDS,
+    SUBPIXELS,
+    WAITING,
+    KaboomEnv,
+    _explosion_length,
+    _Screen,
+    chase_lowest_bomb,
+    group_rules,
+    read_frame,
+)
+from wrappers import make_dqn_env
+
+# The cartridge's table (shared/reference/kaboom.md): points a bomb and bombs, groups 1 to 8.
+REFERENCE_GROUPS = [(1, 10), (2, 20), (3, 30), (4, 40), (5, 50), (6, 75), (7, 100), (8, 150)]
+
+
+def _game(obs_type: str = "state", frameskip: int = 1, **fields) -> KaboomEnv:
+    """A seeded game without sticky actions, playing group 1 with no bomb due, then `fields` set
+    on its state."""
+    env = KaboomEnv(frameskip=frameskip, repeat_action_probability=0.0, obs_type=obs_type)
+    env.reset(seed=0)
+    env.state.phase, env.state.drop_timer = PLAYING, 10_000
+    for name, value in fields.items():
+        setattr(env.state, name, value)
+    return env
+
+
+def _above_the_buckets(bucket_x: int = BUCKET_START_X) -> list[int]:
+    """A bomb over the middle of the stack, one frame above the top bucket."""
+    return [bucket_x + 4, (BUCKET_TOPS[0] - BOMB_HEIGHT) * SUBPIXELS]
+
+
+def _landing(x: int = BUCKET_MAX_X + 10, rows_up: int = 0) -> list[int]:
+    """A bomb at column `x` that reaches the ground on the next frame (or `rows_up` rows higher)."""
+    return [x, (BOMB_GROUND_TOP - rows_up) * SUBPIXELS]
+
+
+@pytest.mark.parametrize("obs_type", OBS_TYPES)
+@pytest.mark.parametrize("render_mode", [None, "rgb_array", "human"])
+def test_check_env(obs_type, render_mode):
+    env = gym.make("Kaboom-v0", obs_type=obs_type, render_mode=render_mode)
+    check_env(env.unwrapped, skip_render_check=False)
+    env.close()
+
+
+def test_ale_interface():
+    env = gym.make("Kaboom-v0")
+    ale = gym.make("ALE/Kaboom-v5")
+    assert env.action_space == ale.action_space == gym.spaces.Discrete(4)
+    assert env.unwrapped.get_action_meanings() == ale.unwrapped.get_action_meanings()
+    assert env.unwrapped.get_action_meanings() == ["NOOP", "FIRE", "RIGHT", "LEFT"]
+    assert env.observation_space == ale.observation_space
+    assert env.unwrapped.frameskip == 4 and env.unwrapped.repeat_action_probability == 0.25
+    assert env.spec.kwargs["max_num_frames_per_episode"] == 108_000
+    assert env.spec.max_episode_steps == ale.spec.max_episode_steps  # None: the cap is in frames
+    assert env.unwrapped.max_num_frames_per_episode == ale.spec.kwargs["max_num_frames_per_episode"]
+    obs, info = env.reset(seed=0)
+    assert obs.shape == (210, 160, 3) and obs.dtype == np.uint8
+    assert info["lives"] == env.unwrapped.lives == 3
+    _, _, _, _, info = env.step(FIRE)
+    assert info["episode_frame_number"] == info["frame_number"] == 4
+    assert set(info) >= set(ale.reset(seed=0)[1]) - {"seeds"}
+
+
+def test_the_frame_looks_like_ales():
+    theirs, _ = gym.make("ALE/Kaboom-v5").reset(seed=0)
+    ours, _ = gym.make("Kaboom-v0").reset(seed=0)
+
+    def bomber_column(frame):  # the bomber's left column, from his white stripes
+        return int(np.flatnonzero((frame[35] == 214).all(axis=-1))[0])
+
+    # The bomber with a bomb in his hand, the bucket stack and the score "0", pixel for pixel.
+    ours_x, theirs_x = bomber_column(ours), bomber_column(theirs)
+    np.testing.assert_array_equal(
+        ours[19:51, ours_x : ours_x + 7], theirs[19:51, theirs_x : theirs_x + 7]
+    )
+    ours_bucket = int(read_frame(ours)[1] - 6.5)
+    theirs_bucket = int(read_frame(theirs)[1] - 6.5)
+    np.testing.assert_array_equal(
+        ours[148:189, ours_bucket : ours_bucket + 14],
+        theirs[148:189, theirs_bucket : theirs_bucket + 14],
+    )
+    np.testing.assert_array_equal(ours[:19], theirs[:19])  # border, wall and score
+    # Everywhere else above the logo: the same wall, ground and black border.
+    mask = np.ones((189, 160), dtype=bool)
+    for x in (ours_x, theirs_x):
+        mask[19:51, x : x + 7] = False
+    for x in (ours_bucket, theirs_bucket):
+        mask[148:189, x : x + 14] = False
+    np.testing.assert_array_equal(ours[:189][mask], theirs[:189][mask])
+    assert not ours[189:].any()  # ALE shows the Activision logo there
+
+
+def test_points_per_caught_bomb_follow_the_cartridges_table():
+    assert [(rules.points, rules.bombs) for rules in GROUPS] == REFERENCE_GROUPS
+    for group in range(1, 12):
+        env = _game(group=group, bombs_to_drop=3, bombs=[_above_the_buckets()])
+        _, reward, terminated, _, info = env.step(NOOP)
+        assert reward == min(group, 8) and not terminated
+        assert env.state.score == reward and env.state.bombs == [] and info["group"] == group
+
+
+def test_every_bomb_caught_in_a_step_scores():
+    higher = _above_the_buckets()
+    higher[1] -= 2 * GROUPS[4].fall_speed  # caught two frames later
+    env = _game(frameskip=4, group=5, bombs_to_drop=3, bombs=[_above_the_buckets(), higher])
+    assert env.step(NOOP)[1] == 2 * 5
+
+
+def test_a_bomb_is_caught_by_any_bucket_and_only_by_a_bucket():
+    x = BUCKET_START_X
+    # Beside the stack at the bottom bucket's height: not caught until the stack moves onto it.
+    beside = [x + 14 + 2, (BUCKET_TOPS[2] - 6) * SUBPIXELS]
+    env = _game(bombs_to_drop=3, bombs=[beside])
+    assert env.step(NOOP)[1] == 0 and len(env.state.bombs) == 1
+    assert env.step(RIGHT)[1] == 1 and env.state.bombs == []
+    # Just off the stack's edge it falls past every bucket and lands.
+    env = _game(bombs_to_drop=3, bombs=[[x + 14, (BUCKET_TOPS[0] - BOMB_HEIGHT) * SUBPIXELS]])
+    while env.state.phase == PLAYING:
+        assert env.step(NOOP)[1] == 0
+    assert env.state.phase == EXPLODING
+
+
+def test_a_miss_costs_the_bottom_bucket_and_blows_up_every_bomb():
+    bombs = [_landing(), _landing(x=40, rows_up=30), _landing(x=60, rows_up=60)]
+    env = _game(obs_type="rgb", group=3, bombs_to_drop=7, bucket_x=BUCKET_MIN_X, bombs=bombs)
+    frame, reward, terminated, _, info = env.step(NOOP)
+    assert (reward, terminated, info["lives"]) == (0.0, False, 2)
+    assert env.state.phase == EXPLODING and env.state.bombs == []
+    assert [y for _, y in env.state.explosion] == sorted(
+        (y for _, y in env.state.explosion), reverse=True
+    )
+    assert not (frame[180:189] == (162, 162, 42)).all(axis=-1).any()  # the bottom bucket is gone
+    # Nothing moves while the bombs explode and the screen flashes; then play waits for FIRE.
+    for _ in range(_explosion_length(3) - 1):
+        frame, *_ = env.step(RIGHT)
+        assert env.state.phase == EXPLODING and env.state.bucket_x == BUCKET_MIN_X
+    frame, *_ = env.step(NOOP)
+    assert env.state.phase == WAITING and env.state.explosion == []
+    np.testing.assert_array_equal(frame, _Screen().draw(env.state))
+    assert read_frame(frame)[0] is None  # no bomb on screen
+    # One group back, with half its bombs.
+    assert (env.state.group, env.state.bombs_to_drop) == (2, 10)
+
+
+@pytest.mark.parametrize("group", [1, 2, 7, 8, 9])
+def test_after_a_miss_play_goes_one_group_back_with_half_its_bombs(group):
+    env = _game(group=group, bombs_to_drop=1, bombs=[_landing()])
+    _, _, _, _, info = env.step(NOOP)
+    back = max(1, group - 1)
+    assert info["group"] == env.state.group == back
+    assert env.state.bombs_to_drop == math.ceil(group_rules(back).bombs / 2)
+
+
+def test_groups_follow_each_other_and_each_waits_for_fire():
+    env = _game(group=2, bombs_to_drop=0, bombs=[_above_the_buckets()])
+    _, reward, _, _, info = env.step(NOOP)  # the last bomb of group 2
+    assert reward == 2 and env.state.phase == WAITING
+    assert info["group"] == 3 and env.state.bombs_to_drop == 30
+    for _ in range(500):
+        env.step(NOOP)
+    assert env.state.phase == WAITING and env.state.bombs == [] and env.state.bombs_to_drop == 30
+    env.step(FIRE)
+    drops = []
+    for frame in range(60):
+        env.step(NOOP)
+        if len(env.state.bombs) > len(drops):
+            drops.append(frame)
+    rules = GROUPS[2]
+    assert drops[:3] == [0, rules.drop_interval, 2 * rules.drop_interval]
+    assert env.state.bombs_to_drop == 30 - len(drops)
+
+
+def test_each_group_is_faster_and_its_bomber_more_erratic():
+    for easier, harder in itertools.pairwise(GROUPS):
+        assert harder.fall_speed > easier.fall_speed
+        assert harder.bomber_speed >= easier.bomber_speed
+        assert harder.turn_chance > easier.turn_chance
+        # Bombs of a group never overlap: each leaves the hand a whole bomb below the last.
+        assert harder.fall_speed * harder.drop_interval >= BOMB_HEIGHT * SUBPIXELS
+    for group in (1, 4, 8, 20):
+        env = _game(group=group, bombs_to_drop=5, bombs=[[30, 60 * SUBPIXELS]])
+        env.step(NOOP)
+        assert env.state.bombs[0][1] == 60 * SUBPIXELS + group_rules(group).fall_speed
+
+
+def test_a_bonus_bucket_every_thousand_points_up_to_three():
+    env = _game(score=998, buckets=2, bombs_to_drop=5, bombs=[_above_the_buckets()])
+    assert env.step(NOOP)[4]["lives"] == 2  # 999
+    env.state.bombs = [_above_the_buckets()]
+    assert env.step(NOOP)[4]["lives"] == 3  # 1,000
+    env = _game(score=1_999, buckets=3, bombs_to_drop=5, bombs=[_above_the_buckets()])
+    assert env.step(NOOP)[4]["lives"] == 3  # no fourth bucket
+    env = _game(score=2_999, buckets=1, bombs_to_drop=5, bombs=[_above_the_buckets()])
+    assert env.step(NOOP)[4]["lives"] == 2  # one a thousand
+
+
+def test_game_over_when_the_last_bucket_is_lost():
+    env = _game(obs_type="rgb", buckets=1, bombs_to_drop=5, bombs=[_landing()])
+    frame, reward, terminated, truncated, info = env.step(NOOP)
+    assert terminated and not truncated and info["lives"] == 0 and reward == 0
+    assert read_frame(frame)[1] is None  # no bucket left on screen
+    with pytest.raises(RuntimeError, match="call reset"):
+        env.step(NOOP)
+
+
+def test_game_over_at_999999_points():
+    env = _game(group=8, score=MAX_SCORE - 1, bombs_to_drop=5, bombs=[_above_the_buckets()])
+    _, reward, terminated, _, _ = env.step(NOOP)
+    assert terminated and reward == 1 and env.state.score == MAX_SCORE
+
+
+def test_the_frame_cap_truncates_like_ale():
+    env = KaboomEnv(frameskip=4, max_num_frames_per_episode=10)
+    env.reset(seed=0)
+    results = [env.step(NOOP) for _ in range(3)]
+    assert [r[3] for r in results] == [False, False, True]
+    assert results[-1][4]["episode_frame_number"] == 10 and not results[-1][2]
+    with pytest.raises(RuntimeError, match="call reset"):
+        env.step(NOOP)
+    uncapped = KaboomEnv(max_num_frames_per_episode=None, repeat_action_probability=0.0)
+    uncapped.reset(seed=0)
+    uncapped.state.frame = 10**6
+    assert not uncapped.step(NOOP)[3]
+
+
+@pytest.mark.parametrize("frameskip", [1, 3, 4])
+def test_a_step_is_frameskip_frames(frameskip):
+    env = KaboomEnv(frameskip=frameskip, repeat_action_probability=0.0)
+    env.reset(seed=0)
+    for step in range(1, 4):
+        _, _, _, _, info = env.step(RIGHT)
+        assert info["episode_frame_number"] == step * frameskip
+        assert env.state.bucket_x == BUCKET_START_X + step * frameskip * BUCKET_SPEED
+    assert env.metadata["render_fps"] == round(60 / frameskip)
+
+
+def test_sticky_actions_repeat_the_last_frames_action():
+    never = _game(frameskip=4)
+    never.step(RIGHT)
+    assert never.state.bucket_x == BUCKET_START_X + 4 * BUCKET_SPEED
+    always = KaboomEnv(repeat_action_probability=1.0)
+    always.reset(seed=0)
+    for _ in range(20):
+        always.step(RIGHT)
+    assert always.state.bucket_x == BUCKET_START_X  # NOOP, the action before the first, forever
+    # With 0.25 and RIGHT and LEFT alternating frame by frame, a frame repeats the last frame's
+    # action with chance 0.25, which shows when that was the action given: the buckets go the
+    # wrong way in 0.25 / (1 + 0.25) = 1 frame in 5.
+    env = KaboomEnv(frameskip=1, repeat_action_probability=0.25)
+    env.reset(seed=0)
+    wrong_way = 0
+    for frame in range(4000):
+        before = env.state.bucket_x
+        action = (RIGHT, LEFT)[frame % 2]
+        env.step(action)
+        wrong_way += (env.state.bucket_x > before) != (action == RIGHT)
+    assert 0.18 < wrong_way / 4000 < 0.22
+
+
+def test_buckets_and_bomber_stay_in_the_playfield():
+    env = _game(obs_type="rgb", bombs_to_drop=0)
+    env.state.phase = WAITING
+    for action, edge in ((LEFT, BUCKET_MIN_X), (RIGHT, BUCKET_MAX_X)):
+        for _ in range(60):
+            frame, *_ = env.step(action)
+        assert env.state.bucket_x == edge
+        assert read_frame(frame)[1] == edge + 6.5
+    bombers = set()
+    env = _game(group=8, bombs_to_drop=10**6)
+    for _ in range(3000):
+        env.step(NOOP)
+        env.state.bombs = []  # no misses: the bomber just runs
+        bombers.add(env.state.bomber_x // SUBPIXELS)
+    assert min(bombers) == BOMBER_MIN_X and max(bombers) == BOMBER_MAX_X
+
+
+def test_state_observation_names_the_game():
+    env = _game(bucket_x=BUCKET_MIN_X, group=12, bombs_to_drop=150)
+    env.state.bombs = [[100, 150 * SUBPIXELS], [30, 60 * SUBPIXELS]]
+    obs, *_ = env.step(NOOP)
+    assert obs.shape == (len(STATE_FIELDS),) == (8 + 3 * STATE_BOMB_SLOTS,)
+    assert env.observation_space.contains(obs)
+    value = dict(zip(STATE_FIELDS, obs.tolist(), strict=True))
+    assert value["bucket_x"] == pytest.approx((BUCKET_MIN_X + 7 - 8) / 144)
+    assert value["buckets"] == 1 and value["group"] == 1 and value["bombs_to_drop"] == 1
+    assert value["waiting"] == value["exploding"] == 0
+    assert value["bomb0_x"] == pytest.approx((100 + 2.5 - 8) / 144)  # the lowest bomb first
+    assert value["bomb0_y"] > value["bomb1_y"] > 0
+    assert value["bomb0_present"] == value["bomb1_present"] == 1
+    assert value["bomb2_present"] == value["bomb2_x"] == value["bomb2_y"] == 0
+
+
+def test_observations_are_fresh_arrays():
+    env = KaboomEnv()
+    first, _ = env.reset(seed=0)
+    first[:] = 7  # a user scribbling on an old observation must not reach the env
+    second, *_ = env.step(NOOP)
+    assert not (second == 7).all(axis=-1).any()
+
+
+def test_drawing_only_what_changed_gives_the_whole_frame():
+    env = KaboomEnv(repeat_action_probability=0.25)
+    rng = np.random.default_rng(0)
+    phases = set()
+    for seed in range(2):
+        frame, _ = env.reset(seed=seed)
+        done = False
+        while not done:
+            action = chase_lowest_bomb(frame) if rng.random() < 0.9 else int(rng.integers(0, 4))
+            frame, _, terminated, truncated, _ = env.step(action)
+            done = terminated or truncated
+            phases.add(env.state.phase)
+            np.testing.assert_array_equal(frame, _Screen().draw(env.state))
+    assert phases == {WAITING, PLAYING, EXPLODING}
+
+
+def test_the_score_is_drawn():
+    env = _game(obs_type="rgb", score=90_718, bombs_to_drop=5)
+    frame, *_ = env.step(NOOP)
+    digits = (frame[8:16, 58:98] == (210, 210, 64)).all(axis=-1)
+    assert [digits[:, x : x + 6].any() for x in range(0, 40, 8)] == [True] * 5
+    assert not (frame[8:16, :58] == (210, 210, 64)).all(axis=-1).any()  # no sixth digit
+
+
+def test_scripted_player_reads_both_games_and_scores_far_above_random():
+    theirs, _ = gym.make("ALE/Kaboom-v5").reset(seed=0)
+    assert read_frame(theirs) == (None, 73 + 6.5)
+    assert chase_lowest_bomb(theirs) == FIRE
+
+    rng = np.random.default_rng(0)
+    scores = {"random": [], "scripted": []}
+    env = gym.make("Kaboom-v0")
+    for seed in range(3):
+        for name, policy in (
+            ("random", lambda _: int(rng.integers(0, 4))),
+            ("scripted", chase_lowest_bomb),
+        ):
+            frame, _ = env.reset(seed=seed)
+            score, done = 0.0, False
+            while not done:
+                frame, reward, terminated, truncated, _ = env.step(policy(frame))
+                score, done = score + reward, terminated or truncated
+            scores[name].append(score)
+    assert np.mean(scores["scripted"]) > 200 > 20 * max(np.mean(scores["random"]), 1)
+
+
+def _lockstep(seed_a: int, seed_b: int, steps: int) -> bool:
+    """Steps two seeded Kaboom-v0s with the same actions (resetting unseeded at each end);
+    whether they stayed identical throughout."""
+    a, b = gym.make("Kaboom-v0"), gym.make("Kaboom-v0")
+    obs_a, info_a = a.reset(seed=seed_a)
+    obs_b, info_b = b.reset(seed=seed_b)
+    actions = np.random.default_rng(0).integers(0, 4, size=steps).tolist()
+    same = np.array_equal(obs_a, obs_b) and info_a == info_b
+    for action in actions:
+        *result_a, info_a = a.step(action)
+        *result_b, info_b = b.step(action)
+        same = same and np.array_equal(result_a[0], result_b[0])
+        same = same and result_a[1:] == result_b[1:] and info_a == info_b
+        if not same:
+            return False
+        if result_a[2] or result_a[3]:
+            obs_a, _ = a.reset()
+            obs_b, _ = b.reset()
+            same = np.array_equal(obs_a, obs_b)
+    return same
+
+
+def test_seeded_games_are_identical_over_ten_thousand_steps():
+    assert _lockstep(123, 123, 10_000)
+    assert not _lockstep(123, 124, 10_000)
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    seed=st.integers(0, 2**32 - 1),
+    frameskip=st.integers(1, 6),
+    sticky=st.sampled_from([0.0, 0.25, 1.0]),
+    obs_type=st.sampled_from(OBS_TYPES),
+    group=st.integers(1, 12),
+    score=st.integers(0, MAX_SCORE - 1),
+    actions=st.lists(st.integers(0, 3), min_size=1, max_size=300),
+)
+def test_fuzzed_games_keep_the_rules(seed, frameskip, sticky, obs_type, group, score, actions):
+    env = KaboomEnv(frameskip=frameskip, repeat_action_probability=sticky, obs_type=obs_type)
+    env.reset(seed=seed)
+    state = env.state
+    state.group, state.bombs_to_drop, state.score = group, group_rules(group).bombs, score
+    for action in actions:
+        obs, reward, terminated, truncated, info = env.step(action)
+        state = env.state
+        assert env.observation_space.contains(obs)
+        assert reward >= 0 and reward == int(reward)
+        assert 0 <= info["lives"] == state.buckets <= 3
+        assert terminated == (state.buckets == 0 or state.score == MAX_SCORE) and not truncated
+        assert BUCKET_MIN_X <= state.bucket_x <= BUCKET_MAX_X
+        assert BOMBER_MIN_X * SUBPIXELS <= state.bomber_x <= BOMBER_MAX_X * SUBPIXELS
+        assert len(state.bombs) <= STATE_BOMB_SLOTS
+        assert state.bombs == [] or state.phase == PLAYING
+        if terminated:
+            env.reset()
+
+
+@pytest.mark.parametrize(
+    "action", [4, -1, 1.5, 1.0, "FIRE", None, True, np.array([1, 2]), np.float32(1)]
+)
+def test_invalid_action_is_a_clear_error(action):
+    env = KaboomEnv()
+    env.reset(seed=0)
+    with pytest.raises(ValueError, match=r"Kaboom actions are the integers 0 \(NOOP\)"):
+        env.step(action)
+
+
+@pytest.mark.parametrize("action", [np.int64(2), np.uint8(2), np.array(2), 2])
+def test_numpy_integer_actions_are_accepted(action):
+    env = _game()
+    env.step(action)
+    assert env.state.bucket_x == BUCKET_START_X + BUCKET_SPEED
+
+
+@pytest.mark.parametrize(
+    ("argument", "value", "message"),
+    [
+        ("frameskip", 0, "frameskip must be a positive int"),
+        ("frameskip", (2, 5), "stochastic"),
+        ("frameskip", 4.0, "frameskip must be a positive int"),
+        ("repeat_action_probability", 1.5, r"must be a number in \[0, 1\]"),
+        ("repeat_action_probability", "0.25", r"must be a number in \[0, 1\]"),
+        ("max_num_frames_per_episode", 0, "None \\(no cap\\) or a positive int"),
+        ("obs_type", "grayscale", "obs_type must be one of"),
+        ("render_mode", "ansi", "render_mode must be None or one of"),
+    ],
+)
+def test_bad_arguments_are_value_errors(argument, value, message):
+    with pytest.raises(ValueError, match=message):
+        KaboomEnv(**{argument: value})
+
+
+def test_steps_and_renders_out_of_place_are_refused():
+    with pytest.raises(RuntimeError, match="call reset"):
+        KaboomEnv().step(NOOP)
+    with pytest.raises(RuntimeError, match="without a render_mode"):
+        KaboomEnv().render()
+
+
+def test_human_render_opens_a_window_and_closes():
+    env = gym.make("Kaboom-v0", render_mode="human")
+    env.reset(seed=0)
+    env.step(FIRE)
+    import pygame
+
+    assert pygame.display.get_surface().get_size() == (160 * 3, 210 * 3)
+    env.close()
+    assert pygame.display.get_surface() is None
+
+
+def test_keys_to_action_drive_gymnasium_play():
+    from gymnasium.utils.play import PlayableGame
+
+    env = gym.make("Kaboom-v0", render_mode="rgb_array")
+    env.reset(seed=0)
+    keys = env.unwrapped.get_keys_to_action()
+    assert set(keys.values()) == {FIRE, RIGHT, LEFT}
+    assert all(isinstance(key, int) for combination in keys for key in combination)
+    game = PlayableGame(env)
+    import pygame
+
+    assert {pygame.K_SPACE, pygame.K_LEFT, pygame.K_RIGHT} <= game.relevant_keys
+    pygame.display.quit()
+
+
+def test_pygame_is_imported_only_for_a_window():
+    code = (
+        "import sys, gymnasium as gym, registry\n"
+        "env = gym.make('Kaboom-v0', render_mode='rgb_array')\n"
+        "env.reset(seed=0); env.step(1); env.render()\n"
+        "assert 'pygame' not in sys.modules, 'pygame imported without a window'\n"
+    )
+    result = run_python("-c", code)
+    assert result.returncode == 0, result.stderr
+
+
+def _wrappers(env: gym.Env) -> list[str]:
+    names = []
+    while isinstance(env, gym.Wrapper):
+        names.append(type(env).__name__)
+        env = env.env
+    return names
+
+
+def test_dqn_pipeline_makes_uint8_stacks_with_life_loss_and_fire_and_no_second_skip():
+    env = make_dqn_env("Kaboom-v0", noop_max=0)
+    assert env.observation_space == gym.spaces.Box(0, 255, (4, 84, 84), np.uint8)
+    names = _wrappers(env)
+    assert {"EpisodicLife", "FireReset"} <= set(names) and "MaxAndSkipObservation" not in names
+    obs, info = env.reset(seed=0)
+    assert obs.shape == (4, 84, 84) and obs.dtype == np.uint8
+    assert info["episode_frame_number"] == 4  # FIRE, one step of 4 frames
+    obs, _, _, _, info = env.step(RIGHT)
+    assert env.observation_space.contains(obs) and info["episode_frame_number"] == 8
+
+
+def test_dqn_pipeline_skips_frames_itself_for_frameskip_one():
+    env = make_dqn_env("Kaboom-v0", env_kwargs={"frameskip": 1}, noop_max=0)
+    assert "MaxAndSkipObservation" in _wrappers(env)
+    _, info = env.reset(seed=0)
+    _, _, _, _, after = env.step(NOOP)
+    assert after["episode_frame_number"] - info["episode_frame_number"] == 4
+
+
+def test_a_lost_bucket_ends_the_training_episode_but_not_the_game():
+    env = make_dqn_env("Kaboom-v0")
+    _, info = env.reset(seed=0)
+    assert info["lives"] == 3
+    terminated, steps = False, 0
+    while not terminated:
+        _, _, terminated, truncated, info = env.step(NOOP)  # the buckets stand still: a miss
+        assert not truncated
+        steps += 1
+    assert info["lives"] == 2 and env.unwrapped.state.buckets == 2
+    frame_before = env.unwrapped.state.frame
+    _, info = env.reset()
+    assert info["lives"] == 2 and env.unwrapped.state.frame > frame_before  # the game went on
