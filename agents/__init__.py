@@ -1,4 +1,5 @@
-"""Agents: the hand-written DQN, the SB3 DQN baseline and human play.
+"""Agents that train on the envs of dqn-arcade, and on any Gymnasium or Atari env.
 
-Not written yet; this package reserves the import name the design card gives.
+`python -m agents.dqn`: the hand-written PyTorch DQN. Its pieces are shared modules (`cli`,
+`networks`, `replay`, `environments`, `evaluation`, `runs`) that the other agents build on.
 """

@@ -26,7 +26,7 @@ def _blocks(language: str, text: str = README) -> list[str]:
 def test_readme_opens_with_exactly_two_setup_commands_and_ci_runs_the_test_one():
     setup = README.split("## Set up", 1)[1].split("\n## ", 1)[0]
     commands = _blocks("bash", setup)
-    assert commands == ["pip install . && python -m envs", 'pip install ".[test]" && pytest']
+    assert commands == ["pip install . && python -m agents.dqn", 'pip install ".[test]" && pytest']
     ci_lines = (REPO_ROOT / ".ci" / "run").read_text().splitlines()
     assert commands[1] in ci_lines
 

@@ -1,0 +1,91 @@
+"""The envs an agent trains and evaluates on, built by the wrappers package's DQN pipeline.
+
+Training envs come without reward clipping and without life loss as episode end: the agent clips
+the rewards it learns from and treats a lost life as terminal itself, so the episodes it logs are
+whole games with their real scores (what CleanRL and SB3 report too), and one pipeline serves
+ale-py's vector env and Gymnasium's alike.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+from gymnasium import spaces
+
+import registry  # noqa: F401  (our ids, and ale-py's)
+from agents.cli import UsageError
+from agents.networks import is_image_space
+from wrappers import make_dqn_env, make_dqn_vector_env
+
+# Options for the pipeline that leave reward clipping and life loss to the agent.
+_AGENT_SIDE = {"clip_rewards": False, "terminal_on_life_loss": False}
+
+
+def checked_env_id(env_id: str) -> str:
+    """`env_id` if Gymnasium knows it (after `import registry`), else a UsageError."""
+    try:
+        gym.spec(env_id)
+    except gym.error.Error:
+        raise UsageError(
+            f"unknown env id {env_id!r}; `python -m registry` lists ours, and ale-py provides "
+            "ALE/<Game>-v5 ids such as ALE/Pong-v5"
+        ) from None
+    return env_id
+
+
+def _options(env_id: str) -> dict[str, Any]:
+    # Ids registered preprocessed (DQN/...) carry their pipeline; they take no options.
+    return {} if gym.spec(env_id).additional_wrappers else dict(_AGENT_SIDE)
+
+
+@contextmanager
+def _usage_errors(env_id: str) -> Iterator[None]:
+    """A missing optional dependency (Box2D, MuJoCo, ...) becomes a UsageError with its advice."""
+    try:
+        yield
+    except gym.error.DependencyNotInstalled as error:
+        raise UsageError(f"{env_id} cannot be made here: {error}") from None
+
+
+def make_train_envs(env_id: str, num_envs: int) -> gym.vector.VectorEnv:
+    """`num_envs` preprocessed copies of `env_id` in a vector env (autoreset on the next step)."""
+    with _usage_errors(env_id):
+        envs = make_dqn_vector_env(env_id, num_envs, **_options(env_id))
+    if not isinstance(envs.single_action_space, spaces.Discrete):
+        envs.close()
+        raise UsageError(
+            f"DQN needs a discrete action space, and {env_id} has {envs.single_action_space}; "
+            "pick an env with Discrete actions"
+        )
+    return envs
+
+
+def make_eval_env(env_id: str, render_mode: str | None = None) -> gym.Env:
+    """One preprocessed `env_id` for evaluation: whole games, unclipped scores."""
+    return make_dqn_env(env_id, render_mode=render_mode, **_options(env_id))
+
+
+def env_family(env_id: str) -> str:
+    """Which preset suits `env_id`: "catch" for Catch, "atari" for pixel games, "mlp" for the
+    rest (vector observations)."""
+    if gym.spec(env_id).entry_point == "envs.catch:CatchEnv":
+        return "catch"
+    if gym.spec(env_id).entry_point == "ale_py.env:AtariEnv":
+        return "atari"
+    with _usage_errors(env_id):
+        env = make_eval_env(env_id)
+    try:
+        return "atari" if is_image_space(env.observation_space) else "mlp"
+    finally:
+        env.close()
+
+
+def vector_info(infos: dict[str, Any], key: str, num_envs: int) -> np.ndarray | None:
+    """`infos[key]` of a vector env as an array over all slots, or None when no slot has it."""
+    if key not in infos:
+        return None
+    return np.broadcast_to(np.asarray(infos[key]), (num_envs,)).copy()

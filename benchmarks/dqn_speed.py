@@ -1,0 +1,150 @@
+"""Training speed and replay memory of agents.dqn against Stable-Baselines3's DQN, with identical
+hyperparameters, measured in the same run.
+
+    python benchmarks/dqn_speed.py [--catch-steps 20000] [--pong-steps 3000] [--device cpu]
+
+Each measurement runs in a fresh process (so thread settings and memory do not carry over) and
+times the training loop only: steps/s = environment steps / seconds of `learn`, warm-up included,
+final evaluation and start-up excluded. Both agents get the same env (our DQN pipeline), network
+(hidden sizes, Nature CNN), replay size, batch, learning starts, gradient steps per env step,
+target update interval, epsilon schedule, Huber loss and gradient clipping; SB3 has no Double DQN,
+so the like-for-like row runs ours with --no-double, and a second row shows ours as it ships.
+Targets: Catch-v0 >= 3x, ALE/Pong-v5 on CPU >= 1.2x.
+
+Replay memory is the buffer's bytes per stored transition: ours keeps each frame once; SB3's
+default keeps obs and next_obs, and its optimize_memory_usage keeps obs once but still whole
+stacks.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import multiprocessing
+import tempfile
+import time
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+from typing import Any
+
+
+def _args(env_id: str, steps: int, overrides: dict[str, Any]):
+    from agents.dqn import PRESETS, Args
+    from agents.environments import env_family
+
+    preset = PRESETS[env_family(env_id)]
+    return dataclasses.replace(
+        Args(**preset), env=env_id, total_timesteps=steps, seed=0, **overrides
+    )
+
+
+def ours(env_id: str, steps: int, overrides: dict[str, Any], device: str) -> dict[str, float]:
+    import torch
+
+    from agents.dqn import Trainer
+
+    args = _args(env_id, steps, overrides)
+    with tempfile.TemporaryDirectory() as run_dir:
+        trainer = Trainer(args, Path(run_dir), torch.device(device))
+        summary = trainer.train()
+        return {"sps": summary["sps"], "bytes": trainer.buffer.bytes_per_transition}
+
+
+def sb3(env_id: str, steps: int, overrides: dict[str, Any], device: str) -> dict[str, float]:
+    from stable_baselines3 import DQN
+    from stable_baselines3.common.env_util import make_vec_env
+
+    from agents.networks import is_image_space
+    from wrappers import make_dqn_env
+
+    args = _args(env_id, steps, overrides)
+    # The standard pipeline: SB3 learns from the env's clipped rewards and life-loss ends.
+    envs = make_vec_env(lambda: make_dqn_env(env_id), n_envs=args.num_envs, seed=0)
+    image = is_image_space(envs.observation_space)
+    # SB3 counts train_freq in vector steps and runs gradient_steps at each: the same number of
+    # gradient steps per env step as our train_frequency.
+    per_vector_step = args.num_envs / args.train_frequency
+    model = DQN(
+        "CnnPolicy" if image else "MlpPolicy",
+        envs,
+        learning_rate=args.learning_rate,
+        buffer_size=args.buffer_size,
+        learning_starts=args.learning_starts,
+        batch_size=args.batch_size,
+        tau=args.tau,
+        gamma=args.gamma,
+        train_freq=max(1, round(1 / per_vector_step)),
+        gradient_steps=max(1, round(per_vector_step)),
+        target_update_interval=args.target_network_frequency,
+        exploration_fraction=args.exploration_fraction,
+        exploration_initial_eps=args.start_e,
+        exploration_final_eps=args.end_e,
+        max_grad_norm=args.max_grad_norm,
+        policy_kwargs={"net_arch": [] if image else [128, 128]},
+        device=device,
+        seed=0,
+    )
+    start = time.perf_counter()
+    model.learn(steps)
+    seconds = time.perf_counter() - start
+    buffer = model.replay_buffer
+    arrays = [buffer.observations, buffer.next_observations, buffer.actions, buffer.rewards,
+              buffer.dones, buffer.timeouts]  # fmt: skip
+    stored = sum(array.nbytes for array in arrays if array is not None)
+    # SB3's arrays are (buffer_size // n_envs, n_envs, ...): buffer_size is per env there.
+    return {"sps": steps / seconds, "bytes": stored / (buffer.buffer_size * buffer.n_envs)}
+
+
+def _in_fresh_process(function, *args: Any) -> dict[str, float]:
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(max_workers=1, mp_context=context) as pool:
+        return pool.submit(function, *args).result()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--catch-steps", type=int, default=20_000)
+    parser.add_argument("--pong-steps", type=int, default=3_000)
+    parser.add_argument("--device", default="cpu", help="cpu, cuda or auto, for both agents")
+    options = parser.parse_args()
+    pong = {"learning_starts": 500, "buffer_size": 10_000}
+    # The catch preset makes few, large gradient steps (16 envs, one step of 128 per 4 env
+    # steps); the second Catch row makes many small ones (1 env, one step of 32 per env step),
+    # where what surrounds the network's arithmetic weighs most.
+    many_small = {"num_envs": 1, "train_frequency": 1, "batch_size": 32}
+    cases = [
+        ("Catch-v0", "catch preset", options.catch_steps, {}),
+        ("Catch-v0", "1 env, batch 32, train every step", options.catch_steps // 2, many_small),
+        ("ALE/Pong-v5", "atari preset, 1 env, 500 warm-up", options.pong_steps, pong),
+    ]
+
+    print(
+        "| env | settings | steps | SB3 DQN steps/s | ours, no double | ratio "
+        "| ours, double | ratio |"
+    )
+    print("|---|---|---:|---:|---:|---:|---:|---:|")
+    memory = []
+    for env_id, label, steps, overrides in cases:
+        base = _in_fresh_process(sb3, env_id, steps, overrides, options.device)
+        plain = _in_fresh_process(ours, env_id, steps, {**overrides, "double": False},
+                                  options.device)  # fmt: skip
+        double = _in_fresh_process(ours, env_id, steps, overrides, options.device)
+        print(
+            f"| {env_id} | {label} | {steps:,} | {base['sps']:,.0f} | {plain['sps']:,.0f} | "
+            f"{plain['sps'] / base['sps']:.2f}x | {double['sps']:,.0f} | "
+            f"{double['sps'] / base['sps']:.2f}x |",
+            flush=True,
+        )
+        if not any(row[0] == env_id for row in memory):
+            memory.append((env_id, plain["bytes"], base["bytes"]))
+
+    print()
+    print("| env | ours bytes/transition | SB3 bytes/transition | ours / SB3 |")
+    print("|---|---:|---:|---:|")
+    for env_id, ours_bytes, sb3_bytes in memory:
+        print(f"| {env_id} | {ours_bytes:,.0f} | {sb3_bytes:,.0f} | {ours_bytes / sb3_bytes:.3f} |")
+    print(f"1M-transition Atari buffer, ours: {1_000_000 * memory[-1][1] / 2**30:.2f} GiB")
+
+
+if __name__ == "__main__":
+    main()

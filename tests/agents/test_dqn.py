@@ -1,0 +1,161 @@
+"""agents.dqn in-process: the TD target against hand-computed values, the learner, the CLI's
+flags and its refusals."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import torch
+from gymnasium import spaces
+from torch import nn
+
+from agents import dqn
+from agents.cli import run_main
+
+
+class FixedQ(nn.Module):
+    """Q-values looked up by observation index: obs i has Q-values table[i]."""
+
+    def __init__(self, table: list[list[float]]) -> None:
+        super().__init__()
+        self.table = torch.tensor(table)
+
+    def forward(self, obs: torch.Tensor) -> torch.Tensor:
+        return self.table[obs.long()]
+
+
+ONLINE = FixedQ([[1.0, 5.0], [3.0, 2.0]])  # greedy actions: 1 for obs 0, 0 for obs 1
+TARGET = FixedQ([[10.0, 20.0], [30.0, 40.0]])
+RETURNS = torch.tensor([1.0, 2.0])
+NEXT_OBS = torch.tensor([0, 1])
+
+
+@pytest.mark.parametrize(
+    ("double", "discounts", "expected"),
+    [
+        (True, [0.9, 0.0], [1 + 0.9 * 20, 2.0]),  # target's value of online's choice: 20, 30
+        (True, [0.5, 0.25], [1 + 0.5 * 20, 2 + 0.25 * 30]),
+        (False, [0.5, 0.25], [1 + 0.5 * 20, 2 + 0.25 * 40]),  # target's own max: 20, 40
+    ],
+)
+def test_td_targets_match_hand_computed_values(double, discounts, expected):
+    targets = dqn.td_targets(RETURNS, torch.tensor(discounts), NEXT_OBS, ONLINE, TARGET, double)
+    np.testing.assert_allclose(targets.numpy(), expected)
+
+
+def test_td_targets_n_step_discount_from_the_buffer():
+    # A 3-step return with gamma 0.5 bootstraps with 0.5^3 = 0.125 (see the buffer's tests).
+    targets = dqn.td_targets(
+        torch.tensor([2.75]), torch.tensor([0.125]), torch.tensor([0]), ONLINE, TARGET, True
+    )
+    assert targets.item() == pytest.approx(2.75 + 0.125 * 20)
+
+
+def _learner(**overrides) -> dqn.Learner:
+    args = dqn.Args(**{"learning_rate": 1e-2, **overrides})
+    return dqn.Learner(args, spaces.Box(0, 1, (6,), np.float32), 3, torch.device("cpu"))
+
+
+def test_gradient_steps_fit_a_fixed_batch_and_the_target_network_follows():
+    torch.manual_seed(0)
+    learner = _learner(dueling=True)
+    rng = np.random.default_rng(0)
+    batch = {
+        "obs": rng.random((32, 6), dtype=np.float32),
+        "actions": rng.integers(3, size=32),
+        "returns": rng.random(32, dtype=np.float32),
+        "discounts": np.zeros(32, np.float32),  # terminal: the target is the return itself
+        "next_obs": rng.random((32, 6), dtype=np.float32),
+    }
+    first, _ = learner.update(batch)
+    for _ in range(200):
+        last, _ = learner.update(batch)
+    assert last.item() < first.item() / 10
+    online = learner.q_network.state_dict()
+    assert any(
+        not torch.equal(online[k], v) for k, v in learner.target_network.state_dict().items()
+    )
+    learner.update_target()  # tau = 1: a copy
+    for name, value in learner.target_network.state_dict().items():
+        assert torch.equal(value, online[name])
+
+
+def test_epsilon_falls_linearly_then_stays():
+    assert dqn.linear_schedule(1.0, 0.1, 100, 0) == 1.0
+    assert dqn.linear_schedule(1.0, 0.1, 100, 50) == pytest.approx(0.55)
+    assert dqn.linear_schedule(1.0, 0.1, 100, 1000) == pytest.approx(0.1)
+
+
+def test_help_lists_every_flag_with_its_docstring_and_presets(capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        dqn.main(["--help"])
+    assert exit_info.value.code == 0
+    text = " ".join(capsys.readouterr().out.split())
+    for flag in (
+        "--env",
+        "--seed",
+        "--total-timesteps",
+        "--learning-rate",
+        "--buffer-size",
+        "--batch-size",
+        "--learning-starts",
+        "--train-frequency",
+        "--target-network-frequency",
+        "--gamma",
+        "--num-envs",
+        "--device",
+        "--run-dir",
+        "--resume",
+        "--evaluate",
+        "--episodes",
+        "--double",
+        "--no-double",
+        "--dueling",
+        "--n-step",
+        "--compile",
+    ):
+        assert flag in text
+    assert "the learning rate of the Adam optimizer (default 0.0001; catch 0.001" in text
+
+
+def _usage_error(argv: list[str], capsys) -> str:
+    with pytest.raises(SystemExit) as exit_info:
+        run_main(lambda: dqn.main(argv), "python -m agents.dqn")
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err.strip()
+    assert "Traceback" not in err
+    return err.splitlines()[-1]
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--total-timesteps", "0"], "--total-timesteps must be at least 1"),
+        (["--learning-rate", "fast"], "invalid float value: 'fast'"),
+        (["--env", "Nope-v0"], "unknown env id 'Nope-v0'"),
+        (["--env", "Pendulum-v1"], "needs a discrete action space"),
+        (["--gamma", "1.5"], "--gamma must lie in [0, 1]"),
+        (["--device", "tpu"], "invalid choice: 'tpu'"),
+        (["--evaluate", "/nonexistent/run"], "no checkpoint at /nonexistent/run"),
+        (["--resume", "/nonexistent/run"], "no checkpoint at /nonexistent/run"),
+    ],
+)
+def test_bad_input_is_one_line_and_exit_2(argv, message, capsys, tmp_path):
+    assert message in _usage_error([*argv, "--run-dir", str(tmp_path / "run")], capsys)
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="this machine has CUDA")
+def test_device_cuda_without_cuda_is_one_line_and_exit_2(capsys, tmp_path):
+    line = _usage_error(["--device", "cuda", "--run-dir", str(tmp_path)], capsys)
+    assert "--device cuda was asked for, but this torch sees no CUDA device" in line
+
+
+def test_a_corrupt_checkpoint_is_one_line_and_exit_2(capsys, tmp_path):
+    (tmp_path / "checkpoint.pt").write_bytes(b"\x80\x02not a checkpoint")
+    line = _usage_error(["--evaluate", str(tmp_path)], capsys)
+    assert "is not a readable checkpoint" in line and "corrupt" in line
+    (tmp_path / "config.json").write_text(json.dumps({"env": "Catch-v0"}))
+    line = _usage_error(["--resume", str(tmp_path)], capsys)
+    assert "is not a readable checkpoint" in line

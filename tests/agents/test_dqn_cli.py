@@ -1,0 +1,157 @@
+"""`python -m agents.dqn` as users run it: subprocess runs of the real command, small budgets."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+from helpers import REPO_ROOT, run_python
+
+from agents.runs import SUMMARY_KEYS, TIMING_KEYS
+
+SHORT_CATCH = ["--total-timesteps", "3000", "--learning-starts", "500", "--episodes", "5"]
+
+
+def _dqn(*args: str, timeout: float = 180) -> subprocess.CompletedProcess:
+    result = run_python("-m", "agents.dqn", *args, timeout=timeout)
+    assert "Traceback" not in result.stderr, result.stderr
+    return result
+
+
+def _summary(run_dir: Path) -> dict:
+    return json.loads((run_dir / "summary.json").read_text())
+
+
+def _progress(run_dir: Path) -> list[dict]:
+    with open(run_dir / "progress.csv", newline="") as file:
+        return list(csv.DictReader(file))
+
+
+def test_the_default_command_solves_catch_and_writes_every_output(tmp_path):
+    run_dir = tmp_path / "run"
+    result = _dqn("--run-dir", str(run_dir))  # the README's main command, with a known run dir
+    assert result.returncode == 0, result.stderr
+    summary = _summary(run_dir)
+    assert set(SUMMARY_KEYS) <= set(summary)
+    assert summary["env_id"] == "Catch-v0" and summary["agent"] == "dqn"
+    assert summary["eval_mean_return"] >= 0.9  # a 95% catch rate
+    # Vector envs step together: the last step may pass the total by fewer than num_envs (16).
+    assert 30_000 <= summary["total_steps"] < 30_016
+    config = json.loads((run_dir / "config.json").read_text())
+    assert config["learning_rate"] == 1e-3  # the catch preset
+    assert float(_progress(run_dir)[-1]["mean_return_last_100"]) > 0.5
+    assert (run_dir / "learning_curve.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert list(run_dir.glob("events.out.tfevents.*"))
+    checkpoint = torch.load(run_dir / "checkpoint.pt", weights_only=False)
+    assert checkpoint["global_step"] == summary["total_steps"]
+
+
+def test_pong_trains_a_few_thousand_steps(tmp_path):
+    run_dir = tmp_path / "pong"
+    result = _dqn(
+        "--env", "ALE/Pong-v5", "--total-timesteps", "1500", "--learning-starts", "300",
+        "--buffer-size", "2000", "--num-envs", "2", "--episodes", "1", "--run-dir", str(run_dir),
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert "frames stored once, stacks of 4" in result.stderr
+    summary = _summary(run_dir)
+    assert 1500 <= summary["total_steps"] <= 1501
+    assert -21 <= summary["eval_mean_return"] <= 21
+    assert summary["replay_bytes_per_transition"] < 84 * 84 + 16
+    rows = _progress(run_dir)
+    assert rows[-1]["td_loss"] not in ("", "nan")  # it learned after step 300
+
+
+def test_same_seed_same_summary_and_another_seed_differs(tmp_path):
+    summaries, losses = [], []
+    for name, seed in (("a", "3"), ("b", "3"), ("c", "4")):
+        result = _dqn(*SHORT_CATCH, "--seed", seed, "--run-dir", str(tmp_path / name))
+        assert result.returncode == 0, result.stderr
+        summary = _summary(tmp_path / name)
+        summaries.append({k: v for k, v in summary.items() if k not in TIMING_KEYS})
+        losses.append([row["td_loss"] for row in _progress(tmp_path / name)])
+    assert summaries[0] == summaries[1]
+    assert losses[0] == losses[1]
+    assert losses[0] != losses[2]
+
+
+def test_an_interrupted_run_resumes_where_it_stopped(tmp_path):
+    run_dir = tmp_path / "run"
+    command = [sys.executable, "-m", "agents.dqn", "--total-timesteps", "200000",
+               "--log-frequency", "500", "--run-dir", str(run_dir)]  # fmt: skip
+    process = subprocess.Popen(
+        command, cwd=REPO_ROOT, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True,
+        env={**os.environ, "PYTHONPATH": str(REPO_ROOT)},
+    )  # fmt: skip
+    for line in process.stderr:
+        if line.startswith("step "):  # the first progress line: learning is under way
+            break
+    process.send_signal(signal.SIGINT)
+    err = process.stderr.read()
+    assert process.wait(timeout=60) == 130, err
+    assert "interrupted at step" in err and f"--resume {run_dir}" in err
+    stopped = torch.load(run_dir / "checkpoint.pt", weights_only=False)
+    stopped_at = stopped["global_step"]
+    assert 500 <= stopped_at < 200_000
+
+    result = _dqn("--resume", str(run_dir), "--total-timesteps", str(stopped_at + 2000),
+                  "--episodes", "2")  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert f"resuming {run_dir} at step {stopped_at:,}" in result.stderr
+    summary = _summary(run_dir)
+    assert stopped_at + 2000 <= summary["total_steps"] < stopped_at + 2016
+    steps = [int(row["step"]) for row in _progress(run_dir)]
+    assert steps == sorted(steps) and steps[-1] == summary["total_steps"]  # no restart from 0
+    resumed = [row for row in _progress(run_dir) if int(row["step"]) > stopped_at]
+    # Epsilon carries on from the schedule of the new total, below its start.
+    assert float(resumed[0]["epsilon"]) < 1.0
+    assert summary["train_episodes"] > stopped["episode_count"]
+
+
+def test_a_diverging_run_stops_and_keeps_the_last_good_checkpoint(tmp_path):
+    run_dir = tmp_path / "run"
+    result = _dqn(
+        "--learning-rate", "1e38", "--learning-starts", "2000", "--checkpoint-frequency", "1000",
+        "--total-timesteps", "6000", "--run-dir", str(run_dir),
+    )  # fmt: skip
+    assert result.returncode == 1
+    assert "training stopped" in result.stderr and "last good checkpoint" in result.stderr
+    checkpoint = torch.load(run_dir / "checkpoint.pt", weights_only=False)
+    assert checkpoint["global_step"] < 3000
+    assert all(value.isfinite().all() for value in checkpoint["q_network"].values())
+
+
+@pytest.fixture(scope="module")
+def short_run(tmp_path_factory) -> Path:
+    run_dir = tmp_path_factory.mktemp("short") / "run"
+    result = _dqn(*SHORT_CATCH, "--run-dir", str(run_dir))
+    assert result.returncode == 0, result.stderr
+    return run_dir
+
+
+def test_evaluate_in_a_human_window(short_run):
+    result = _dqn("--evaluate", str(short_run / "checkpoint.pt"), "--episodes", "2",
+                  "--render", "human")  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert "evaluation over 2 episode(s): mean return" in result.stdout
+
+
+def test_evaluate_records_videos(short_run, tmp_path):
+    video_dir = tmp_path / "video"
+    result = _dqn("--evaluate", str(short_run), "--episodes", "2", "--video", str(video_dir))
+    assert result.returncode == 0, result.stderr
+    assert "evaluation over 2 episode(s)" in result.stdout
+    assert sorted(path.suffix for path in video_dir.iterdir()) == [".mp4", ".mp4"]
+
+
+def test_evaluate_on_another_env_is_refused(short_run):
+    result = _dqn("--evaluate", str(short_run), "--env", "ALE/Pong-v5", "--episodes", "1")
+    assert result.returncode == 2
+    assert "does not fit the env and network asked for" in result.stderr
