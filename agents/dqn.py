@@ -38,7 +38,14 @@ from agents.environments import (
 from agents.evaluation import evaluate_policy
 from agents.networks import QNetwork, is_image_space
 from agents.replay import ReplayBuffer
-from agents.runs import EpisodeTracker, RunLogger, default_run_dir, plot_learning_curve, write_json
+from agents.runs import (
+    EpisodeTracker,
+    RunLogger,
+    default_run_dir,
+    plot_learning_curve,
+    trim_progress,
+    write_json,
+)
 
 AGENT = "dqn"
 CHECKPOINT = "checkpoint.pt"
@@ -170,7 +177,9 @@ def validate(args: Args) -> None:
             raise UsageError(
                 f"--{name.replace('_', '-')} must be at least 1, got {getattr(args, name)}"
             )
-    for name in ("learning_starts", "checkpoint_frequency"):
+    if any(size < 1 for size in args.mlp_hidden):
+        raise UsageError(f"--mlp-hidden sizes must be at least 1, got {args.mlp_hidden}")
+    for name in ("seed", "learning_starts", "checkpoint_frequency"):
         if getattr(args, name) < 0:
             raise UsageError(f"--{name.replace('_', '-')} cannot be negative")
     for name in ("gamma", "start_e", "end_e", "eval_epsilon", "exploration_fraction", "tau"):
@@ -336,7 +345,8 @@ class Trainer:
         self.run_dir = run_dir
         self.device = device
         torch.manual_seed(args.seed)
-        self.rng = np.random.default_rng(args.seed)
+        acting_seed, replay_seed = np.random.SeedSequence(args.seed).spawn(2)
+        self.rng = np.random.default_rng(acting_seed)
         self.envs = make_train_envs(args.env, args.num_envs)
         space = self.envs.single_observation_space
         self.num_actions = int(self.envs.single_action_space.n)
@@ -350,7 +360,7 @@ class Trainer:
             space,
             gamma=args.gamma,
             n_step=args.n_step,
-            seed=args.seed,
+            seed=replay_seed,
         )
         self.episodes = EpisodeTracker(args.num_envs)
         self.global_step = 0
@@ -402,6 +412,8 @@ class Trainer:
         load_network(learner.q_network, checkpoint)
         learner.target_network.load_state_dict(checkpoint["target_network"])
         learner.optimizer.load_state_dict(checkpoint["optimizer"])
+        for group in learner.optimizer.param_groups:  # a --learning-rate given on resume wins
+            group["lr"] = self.args.learning_rate
         self.global_step = checkpoint["global_step"]
         self.next_update = checkpoint["next_update"]
         self.next_target_update = checkpoint["next_target_update"]
@@ -437,7 +449,7 @@ class Trainer:
         actions = self.rng.integers(self.num_actions, size=n)
         greedy = self.rng.random(n) >= epsilon
         # Before learning starts the network is untrained: act at random and skip its forward pass.
-        if greedy.any() and self.global_step >= self.learn_from:
+        if greedy.any() and self.global_step >= self.args.learning_starts:
             actions[greedy] = self.learner.greedy(obs[greedy])
         return actions
 
@@ -481,7 +493,7 @@ class Trainer:
                     buffer.start(fresh, next_obs[fresh])
                 if len(acting):
                     terminal = terminated[acting]
-                    if args.terminal_on_life_loss and lives is not None:
+                    if args.terminal_on_life_loss and lives is not None and new_lives is not None:
                         terminal = terminal | (new_lives[acting] < lives[acting])
                     raw = np.asarray(rewards, dtype=np.float32)[acting]
                     learned = np.clip(raw, -1.0, 1.0) if args.clip_rewards else raw
@@ -553,7 +565,7 @@ class Trainer:
             "wall_seconds": round(self.wall_before + wall, 2),
             "sps": round((self.global_step - start_step) / max(wall, 1e-9), 1),
             "train_episodes": self.episodes.count,
-            "train_mean_return_last_100": self.episodes.mean_recent(),
+            "train_mean_return_last_100": self.episodes.summary_mean(),
         }
 
 
@@ -601,7 +613,10 @@ def main(argv: list[str] | None = None) -> int:
         return evaluate_command(typed)
     checkpoint = None
     if "resume" in typed:
+        if "run_dir" in typed:
+            raise UsageError("--resume continues in the run's own directory; drop --run-dir")
         run_dir = Path(typed["resume"])
+        run_dir = run_dir.parent if run_dir.is_file() else run_dir
         checkpoint = load_checkpoint(run_dir)
         saved = {k: v for k, v in checkpoint["config"].items() if k not in RUN_SETTINGS}
         args = resolve(Args, saved, typed, {"run_dir": str(run_dir)})
@@ -612,6 +627,12 @@ def main(argv: list[str] | None = None) -> int:
     checked_env_id(args.env)
     device = pick_device(args.device)
     run_dir = Path(args.run_dir or default_run_dir(args.env, AGENT, args.seed))
+    taken = any((run_dir / name).exists() for name in (CHECKPOINT, "progress.csv"))
+    if checkpoint is None and taken:
+        raise UsageError(
+            f"{run_dir} holds another run; continue it with --resume {run_dir}, or pick a new "
+            "--run-dir"
+        )
     run_dir.mkdir(parents=True, exist_ok=True)
     args.run_dir = str(run_dir)
     write_json(run_dir / "config.json", dataclasses.asdict(args))
@@ -619,6 +640,7 @@ def main(argv: list[str] | None = None) -> int:
     trainer = Trainer(args, run_dir, device)
     if checkpoint is not None:
         trainer.restore(checkpoint)
+        trim_progress(run_dir, trainer.global_step)
         print(f"resuming {run_dir} at step {trainer.global_step:,}", file=sys.stderr)
     print(trainer.describe(), file=sys.stderr)
     try:

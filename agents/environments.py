@@ -44,11 +44,12 @@ def _options(env_id: str) -> dict[str, Any]:
 
 @contextmanager
 def _usage_errors(env_id: str) -> Iterator[None]:
-    """A missing optional dependency (Box2D, MuJoCo, ...) becomes a UsageError with its advice."""
+    """A missing optional dependency (Box2D, MuJoCo, ...), or an env the DQN pipeline cannot take
+    (a ValueError saying why), becomes a UsageError."""
     try:
         yield
-    except gym.error.DependencyNotInstalled as error:
-        raise UsageError(f"{env_id} cannot be made here: {error}") from None
+    except (gym.error.DependencyNotInstalled, ValueError) as error:
+        raise UsageError(f"{env_id} cannot be used here: {error}") from None
 
 
 def make_train_envs(env_id: str, num_envs: int) -> gym.vector.VectorEnv:
@@ -65,8 +66,14 @@ def make_train_envs(env_id: str, num_envs: int) -> gym.vector.VectorEnv:
 
 
 def make_eval_env(env_id: str, render_mode: str | None = None) -> gym.Env:
-    """One preprocessed `env_id` for evaluation: whole games, unclipped scores."""
-    return make_dqn_env(env_id, render_mode=render_mode, **_options(env_id))
+    """One preprocessed `env_id` for evaluation: whole games, unclipped scores. ALE ids are made
+    with `frameskip=1` so that the pipeline skips 4 frames with a max over the last two, as
+    ale-py's vector env does in training (the v5 emulator's own skip takes no max)."""
+    env_kwargs = {"frameskip": 1} if gym.spec(env_id).entry_point == "ale_py.env:AtariEnv" else {}
+    with _usage_errors(env_id):
+        return make_dqn_env(
+            env_id, render_mode=render_mode, env_kwargs=env_kwargs, **_options(env_id)
+        )
 
 
 def env_family(env_id: str) -> str:
@@ -76,8 +83,7 @@ def env_family(env_id: str) -> str:
         return "catch"
     if gym.spec(env_id).entry_point == "ale_py.env:AtariEnv":
         return "atari"
-    with _usage_errors(env_id):
-        env = make_eval_env(env_id)
+    env = make_eval_env(env_id)
     try:
         return "atari" if is_image_space(env.observation_space) else "mlp"
     finally:

@@ -58,7 +58,7 @@ class ReplayBuffer:
         *,
         gamma: float,
         n_step: int = 1,
-        seed: int | None = None,
+        seed: int | np.random.SeedSequence | None = None,
     ) -> None:
         if capacity < num_envs:
             raise ValueError(f"a replay buffer of {capacity} cannot hold {num_envs} streams")

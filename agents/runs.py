@@ -89,6 +89,26 @@ class EpisodeTracker:
     def mean_recent(self) -> float:
         return float(np.mean(self.recent)) if self.recent else math.nan
 
+    def summary_mean(self) -> float | None:
+        """`mean_recent` for JSON, which has no NaN: None before any episode has ended."""
+        return float(np.mean(self.recent)) if self.recent else None
+
+
+def trim_progress(run_dir: Path, step: int) -> None:
+    """Drops the rows of `progress.csv` past `step`: a run resumed from a checkpoint at `step`
+    logs those steps again."""
+    path = run_dir / "progress.csv"
+    if not path.exists():
+        return
+    with open(path, newline="") as file:
+        rows = [row for row in csv.DictReader(file) if int(row["step"]) <= step]
+    temp = path.with_name(path.name + ".tmp")
+    with open(temp, "w", newline="") as file:
+        writer = csv.DictWriter(file, fieldnames=PROGRESS_COLUMNS)
+        writer.writeheader()
+        writer.writerows(rows)
+    os.replace(temp, path)
+
 
 class RunLogger:
     """TensorBoard events and `progress.csv` of one run; appends when a run is resumed."""

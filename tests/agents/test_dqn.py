@@ -3,8 +3,6 @@ flags and its refusals."""
 
 from __future__ import annotations
 
-import json
-
 import numpy as np
 import pytest
 import torch
@@ -138,12 +136,27 @@ def _usage_error(argv: list[str], capsys) -> str:
         (["--env", "Pendulum-v1"], "needs a discrete action space"),
         (["--gamma", "1.5"], "--gamma must lie in [0, 1]"),
         (["--device", "tpu"], "invalid choice: 'tpu'"),
+        (["--env", "FrozenLake-v1"], "needs a Box observation space"),
+        (["--seed", "-1"], "--seed cannot be negative"),
+        (["--mlp-hidden", "64", "0"], "--mlp-hidden sizes must be at least 1"),
         (["--evaluate", "/nonexistent/run"], "no checkpoint at /nonexistent/run"),
-        (["--resume", "/nonexistent/run"], "no checkpoint at /nonexistent/run"),
     ],
 )
 def test_bad_input_is_one_line_and_exit_2(argv, message, capsys, tmp_path):
     assert message in _usage_error([*argv, "--run-dir", str(tmp_path / "run")], capsys)
+
+
+def test_bad_resume_requests_are_one_line_and_exit_2(capsys, tmp_path):
+    line = _usage_error(["--resume", "/nonexistent/run"], capsys)
+    assert "no checkpoint at /nonexistent/run" in line
+    line = _usage_error(["--resume", str(tmp_path), "--run-dir", str(tmp_path)], capsys)
+    assert "drop --run-dir" in line
+
+
+def test_a_fresh_run_refuses_a_directory_that_holds_another(capsys, tmp_path):
+    (tmp_path / "progress.csv").write_text("step\n")
+    line = _usage_error(["--run-dir", str(tmp_path)], capsys)
+    assert f"{tmp_path} holds another run; continue it with --resume" in line
 
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="this machine has CUDA")
@@ -156,6 +169,5 @@ def test_a_corrupt_checkpoint_is_one_line_and_exit_2(capsys, tmp_path):
     (tmp_path / "checkpoint.pt").write_bytes(b"\x80\x02not a checkpoint")
     line = _usage_error(["--evaluate", str(tmp_path)], capsys)
     assert "is not a readable checkpoint" in line and "corrupt" in line
-    (tmp_path / "config.json").write_text(json.dumps({"env": "Catch-v0"}))
-    line = _usage_error(["--resume", str(tmp_path)], capsys)
+    line = _usage_error(["--resume", str(tmp_path / "checkpoint.pt")], capsys)
     assert "is not a readable checkpoint" in line

@@ -1,0 +1,83 @@
+"""The training loop feeds the replay buffer exactly what a Gymnasium vector env gave: no
+transition across an autoreset, a lost life terminal for learning, truncation bootstrapped."""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+from gymnasium import spaces
+from gymnasium.vector import AutoresetMode, VectorEnv
+from gymnasium.vector.utils import batch_space
+from test_replay import STACKED, FakeStream, _find
+
+from agents import dqn
+
+
+class LoggedVectorEnv(VectorEnv):
+    """N streams of numbered frames with NEXT_STEP autoreset, lives that drop now and then, and
+    episodes that end by termination or truncation; every transition is logged by its stream."""
+
+    metadata = {"autoreset_mode": AutoresetMode.NEXT_STEP}
+
+    def __init__(self, num_envs: int) -> None:
+        self.num_envs = num_envs
+        self.single_observation_space = STACKED
+        self.observation_space = batch_space(STACKED, num_envs)
+        self.single_action_space = spaces.Discrete(3)
+        self.action_space = batch_space(self.single_action_space, num_envs)
+        self.streams = [FakeStream("zero", ident) for ident in range(num_envs)]
+        self.rng = np.random.default_rng(0)
+        self.restarting = np.zeros(num_envs, dtype=bool)
+        self.lives = np.full(num_envs, 3)
+        self.left = self.rng.integers(1, 15, size=num_envs)
+        self.autoresets = 0
+
+    def reset(self, *, seed=None, options=None):
+        self.lives[:] = 3
+        return np.stack([stream.reset() for stream in self.streams]), {"lives": self.lives.copy()}
+
+    def step(self, actions):
+        n = self.num_envs
+        obs, rewards = [], np.zeros(n, dtype=np.float32)
+        terminated, truncated = np.zeros(n, dtype=bool), np.zeros(n, dtype=bool)
+        for i, stream in enumerate(self.streams):
+            if self.restarting[i]:  # NEXT_STEP: this step only resets; the action is ignored
+                self.restarting[i] = False
+                self.lives[i] = 3
+                self.left[i] = self.rng.integers(1, 15)
+                self.autoresets += 1
+                obs.append(stream.reset())
+                continue
+            over = self.left[i] == 1
+            self.left[i] -= 1
+            terminated[i] = over and self.rng.random() < 0.6
+            truncated[i] = over and not terminated[i]
+            lost = self.lives[i] > 1 and self.rng.random() < 0.15
+            self.lives[i] -= lost
+            rewards[i] = self.rng.integers(-1, 2)
+            obs.append(stream.step(int(actions[i]), rewards[i], terminated[i] or lost, over))
+            self.restarting[i] = over
+        return np.stack(obs), rewards, terminated, truncated, {"lives": self.lives.copy()}
+
+
+def test_the_loop_stores_exactly_the_transitions_the_vector_env_gave(monkeypatch, tmp_path):
+    envs = LoggedVectorEnv(3)
+    monkeypatch.setattr(dqn, "make_train_envs", lambda env_id, num_envs: envs)
+    args = dqn.Args(num_envs=3, total_timesteps=240, learning_starts=120, batch_size=16,
+                    buffer_size=3000, train_frequency=4, log_frequency=100, seed=0)  # fmt: skip
+    trainer = dqn.Trainer(args, tmp_path, torch.device("cpu"))
+    summary = trainer.train()
+
+    logged = sum(len(stream.transitions) for stream in envs.streams)
+    assert envs.autoresets > 10  # many episodes ended and restarted
+    assert summary["total_steps"] == trainer.global_step == logged  # no autoreset step counted
+    batch = trainer.buffer.sample(512)
+    for i in range(512):
+        truth = _find(envs.streams, batch["obs"][i])
+        assert batch["actions"][i] == truth["action"]
+        assert batch["returns"][i] == truth["reward"]
+        assert batch["discounts"][i] == (0.0 if truth["terminal"] else np.float32(args.gamma))
+        np.testing.assert_array_equal(batch["next_obs"][i], truth["next_obs"])
+    assert any(
+        t["terminal"] and not t["over"] for s in envs.streams for t in s.transitions.values()
+    )
