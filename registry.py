@@ -16,6 +16,9 @@ id once and warn about nothing. `python -m registry` prints the catalog.
 
 from __future__ import annotations
 
+import importlib
+import importlib.metadata
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -91,6 +94,13 @@ ENVS: tuple[EnvEntry, ...] = (
         kwargs={"max_num_frames_per_episode": 108_000},
         summary="Kaboom!: catch the Mad Bomber's bombs in 3 buckets; ALE/Kaboom-v5's interface",
     ),
+    EnvEntry(
+        id="SuperMarioLand-v0",
+        entry_point="envs.mario:SuperMarioLandEnv",
+        # The ROM is the user's own: rom_path=..., or the DQN_ARCADE_SML_ROM variable.
+        max_episode_steps=10_000,
+        summary="Super Mario Land on PyBoy (your ROM, $DQN_ARCADE_SML_ROM): run right, 16x20 tiles",
+    ),
 )
 
 WRAPPERS: tuple[WrapperEntry, ...] = (
@@ -126,6 +136,43 @@ WRAPPERS: tuple[WrapperEntry, ...] = (
         "Gymnasium's ResizeObservation, rebuildable from a JSON spec",
     ),
 )
+
+
+@dataclass(frozen=True)
+class AgentEntry:
+    """One agent: `entry_point` names a `main(argv: list[str] | None) -> int` (see the README's
+    "Plugin agents" for what it must accept and write)."""
+
+    name: str
+    entry_point: str
+    summary: str
+
+
+AGENTS: tuple[AgentEntry, ...] = (
+    AgentEntry("dqn", "agents.dqn:main", "the hand-written PyTorch DQN (Double, dueling, n-step)"),
+    AgentEntry("sb3_dqn", "agents.sb3_dqn:main", "Stable-Baselines3's DQN, the baseline"),
+)
+AGENT_PLUGIN_GROUP = "dqn_arcade.agents"
+"""The entry-point group where other packages declare agents: `name = "module:main"`."""
+
+
+def agents() -> dict[str, AgentEntry]:
+    """Every agent: ours (`AGENTS`), then those installed packages declare in
+    `AGENT_PLUGIN_GROUP` (ours win a name clash)."""
+    found = {entry.name: entry for entry in AGENTS}
+    for point in importlib.metadata.entry_points(group=AGENT_PLUGIN_GROUP):
+        source = point.dist.name if point.dist else "an entry point"
+        found.setdefault(point.name, AgentEntry(point.name, point.value, f"plugin from {source}"))
+    return found
+
+
+def load_agent(name: str) -> Callable[[list[str] | None], int]:
+    """The `main` of agent `name`; KeyError (naming the agents there are) if there is none."""
+    entry = agents().get(name)
+    if entry is None:
+        raise KeyError(f"no agent named {name!r}; the agents are {sorted(agents())}")
+    module, attribute = entry.entry_point.split(":")
+    return getattr(importlib.import_module(module), attribute)
 
 
 def register_envs() -> None:
@@ -171,6 +218,9 @@ def catalog() -> str:
         lines.append(f"  {wrapper.name:<20} {wrapper.summary}")
     atari = sorted(env_id for env_id in gym.registry if env_id.startswith("ALE/"))
     lines.append(f"Atari, from ale-py: {len(atari)} ids, e.g. ALE/Pong-v5, ALE/Kaboom-v5")
+    lines.append(f"Agents (python -m agents NAME; plugins: entry-point group {AGENT_PLUGIN_GROUP})")
+    for entry in agents().values():
+        lines.append(f"  {entry.name:<20} {entry.entry_point:<20} {entry.summary}")
     return "\n".join(lines)
 
 

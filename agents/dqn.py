@@ -15,198 +15,28 @@ from __future__ import annotations
 
 import copy
 import dataclasses
-import json
 import math
 import sys
 import time
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 from tqdm import tqdm
 
-from agents.cli import UsageError, build_parser, explicit_values, resolve, run_main
-from agents.environments import (
-    checked_env_id,
-    env_family,
-    make_train_envs,
-    vector_info,
-)
-from agents.evaluation import evaluate_policy
+from agents.cli import UsageError, run_main
+from agents.command import Agent, PolicyFactory, Trained, run
+from agents.config import Args
+from agents.environments import make_train_envs, vector_info
 from agents.networks import QNetwork, is_image_space
 from agents.replay import ReplayBuffer
-from agents.runs import (
-    EpisodeTracker,
-    RunLogger,
-    default_run_dir,
-    plot_learning_curve,
-    trim_progress,
-    write_json,
-)
+from agents.runs import EpisodeTracker, RunLogger, trim_progress
 
 AGENT = "dqn"
 CHECKPOINT = "checkpoint.pt"
 REPLAY = "replay.npz"
-
-
-@dataclass
-class Args:
-    env: str = "Catch-v0"
-    """the id of the env to train on (any registered or ALE id)"""
-    seed: int = 1
-    """seed of the run: envs, exploration, network initialisation and replay sampling"""
-    total_timesteps: int = 10_000_000
-    """environment steps to train for (over all envs)"""
-    learning_rate: float = 1e-4
-    """the learning rate of the Adam optimizer"""
-    buffer_size: int = 1_000_000
-    """transitions the replay buffer holds"""
-    gamma: float = 0.99
-    """the discount factor"""
-    tau: float = 1.0
-    """target network update rate (1.0: copy the online network)"""
-    target_network_frequency: int = 1000
-    """environment steps between target network updates"""
-    batch_size: int = 32
-    """transitions per gradient step"""
-    start_e: float = 1.0
-    """exploration epsilon at the start"""
-    end_e: float = 0.01
-    """exploration epsilon at the end of its schedule"""
-    exploration_fraction: float = 0.10
-    """fraction of total-timesteps over which epsilon falls from start-e to end-e"""
-    learning_starts: int = 80_000
-    """environment steps before learning starts"""
-    train_frequency: int = 4
-    """environment steps per gradient step"""
-    max_grad_norm: float = 10.0
-    """gradients are clipped to this norm"""
-    double: bool = True
-    """Double DQN: the online network picks the bootstrap action, the target network values it"""
-    dueling: bool = False
-    """a dueling head (value and advantage streams)"""
-    n_step: int = 1
-    """n-step returns"""
-    mlp_hidden: tuple[int, ...] = (128, 128)
-    """hidden layer sizes of the MLP for vector observations (images get the Nature CNN)"""
-    clip_rewards: bool = True
-    """learn from rewards clipped to [-1, 1] (logged returns stay unclipped)"""
-    terminal_on_life_loss: bool = True
-    """treat a lost life as terminal when learning (the game goes on)"""
-    num_envs: int = 1
-    """envs acting in parallel"""
-    device: Literal["auto", "cpu", "cuda"] = "auto"
-    """where the networks run; auto picks CUDA when it is available"""
-    compile: bool = False
-    """torch.compile the Q-network"""
-    run_dir: str | None = None
-    """where outputs go (default runs/<env>__dqn__<seed>__<time>)"""
-    checkpoint_frequency: int = 0
-    """environment steps between periodic checkpoints (0: only at the end and on Ctrl-C)"""
-    save_buffer: bool = False
-    """save the replay buffer beside each checkpoint, so --resume restores it (large)"""
-    resume: str | None = None
-    """a run directory to continue from its checkpoint (flags given override its config)"""
-    log_frequency: int = 1000
-    """environment steps between rows of progress.csv"""
-    evaluate: str | None = None
-    """a checkpoint (or run directory) to evaluate greedily instead of training"""
-    episodes: int = 10
-    """evaluation episodes (at the end of training, and for --evaluate)"""
-    eval_epsilon: float = 0.05
-    """epsilon of the evaluation policy (Nature DQN's 0.05 keeps a greedy agent from stalling a
-    game that waits for FIRE)"""
-    render: Literal["human"] | None = None
-    """with --evaluate: show the episodes in a window"""
-    video: str | None = None
-    """with --evaluate: record the episodes as videos in this directory"""
-
-
-PRESETS: dict[str, dict[str, Any]] = {
-    # CleanRL's dqn_atari values (shared/reference/dqn.md), with Huber loss and clipping.
-    "atari": {},
-    # Catch: a small MLP learns it in seconds.
-    "catch": {
-        "total_timesteps": 30_000,
-        "learning_rate": 1e-3,
-        "buffer_size": 30_000,
-        "batch_size": 128,
-        "learning_starts": 1_000,
-        "train_frequency": 4,
-        "target_network_frequency": 500,
-        "exploration_fraction": 0.4,
-        "end_e": 0.05,
-        "num_envs": 16,
-        "eval_epsilon": 0.0,
-    },
-    # Vector observations (CleanRL's dqn.py values for classic control).
-    "mlp": {
-        "total_timesteps": 500_000,
-        "learning_rate": 2.5e-4,
-        "buffer_size": 10_000,
-        "batch_size": 128,
-        "learning_starts": 10_000,
-        "train_frequency": 10,
-        "target_network_frequency": 500,
-        "exploration_fraction": 0.5,
-        "end_e": 0.05,
-    },
-}
-RUN_SETTINGS = ("resume", "evaluate", "episodes", "render", "video", "device", "compile")
-"""Flags about this invocation, not the run: --resume does not take them from the saved config."""
-
-
-def validate(args: Args) -> None:
-    """A UsageError naming the first value that cannot work."""
-    positive = (
-        "total_timesteps",
-        "buffer_size",
-        "batch_size",
-        "train_frequency",
-        "target_network_frequency",
-        "n_step",
-        "num_envs",
-        "log_frequency",
-        "episodes",
-    )
-    for name in positive:
-        if getattr(args, name) < 1:
-            raise UsageError(
-                f"--{name.replace('_', '-')} must be at least 1, got {getattr(args, name)}"
-            )
-    if any(size < 1 for size in args.mlp_hidden):
-        raise UsageError(f"--mlp-hidden sizes must be at least 1, got {args.mlp_hidden}")
-    for name in ("seed", "learning_starts", "checkpoint_frequency"):
-        if getattr(args, name) < 0:
-            raise UsageError(f"--{name.replace('_', '-')} cannot be negative")
-    for name in ("gamma", "start_e", "end_e", "eval_epsilon", "exploration_fraction", "tau"):
-        if not 0.0 <= getattr(args, name) <= 1.0:
-            raise UsageError(
-                f"--{name.replace('_', '-')} must lie in [0, 1], got {getattr(args, name)}"
-            )
-    if not args.learning_rate > 0 or not args.max_grad_norm > 0:
-        raise UsageError("--learning-rate and --max-grad-norm must be positive")
-    if args.buffer_size < args.num_envs * (args.n_step + 8):
-        raise UsageError(
-            f"--buffer-size {args.buffer_size} is too small for {args.num_envs} envs; "
-            "give it at least a few hundred transitions per env"
-        )
-    if args.render and args.video:
-        raise UsageError("--render human and --video cannot go together; pick one")
-
-
-def pick_device(name: str) -> torch.device:
-    if name == "cuda" and not torch.cuda.is_available():
-        raise UsageError(
-            "--device cuda was asked for, but this torch sees no CUDA device; "
-            "use --device cpu (or auto)"
-        )
-    if name == "auto":
-        name = "cuda" if torch.cuda.is_available() else "cpu"
-    return torch.device(name)
 
 
 def linear_schedule(start: float, end: float, duration: float, step: int) -> float:
@@ -569,116 +399,38 @@ class Trainer:
         }
 
 
-def _evaluate_learner(learner: Learner, args: Args, seed: int) -> list[float]:
-    rng = np.random.default_rng(seed)
-    return evaluate_policy(
-        args.env,
-        learner.policy(args.eval_epsilon, rng),
-        args.episodes,
-        seed,
-        render=args.render,
-        video_dir=args.video,
-    )
+class DQNAgent(Agent):
+    def saved_config(self, checkpoint: Path) -> dict[str, Any]:
+        return load_checkpoint(checkpoint)["config"]
+
+    def train(self, args: Args, run_dir: Path, device: torch.device, resume: bool) -> Trained:
+        trainer = Trainer(args, run_dir, device)
+        if resume:
+            trainer.restore(load_checkpoint(run_dir / CHECKPOINT))
+            trim_progress(run_dir, trainer.global_step)
+            print(f"resuming {run_dir} at step {trainer.global_step:,}", file=sys.stderr)
+        print(trainer.describe(), file=sys.stderr)
+        summary = trainer.train()
+        summary["replay_bytes_per_transition"] = round(trainer.buffer.bytes_per_transition, 1)
+        return Trained(summary, trainer.learner.policy)
+
+    def load_policy(self, checkpoint: Path, args: Args, device: torch.device) -> PolicyFactory:
+        envs = make_train_envs(args.env, 1)
+        space, actions = envs.single_observation_space, int(envs.single_action_space.n)
+        envs.close()
+        learner = Learner(args, space, actions, device)
+        load_network(learner.q_network, load_checkpoint(checkpoint))
+        learner.q_network.eval()
+        return learner.policy
 
 
-def _print_returns(returns: list[float]) -> None:
-    print(
-        f"evaluation over {len(returns)} episode(s): mean return {np.mean(returns):.3f} "
-        f"+- {np.std(returns):.3f} (min {np.min(returns):g}, max {np.max(returns):g})"
-    )
-
-
-def evaluate_command(typed: dict[str, Any]) -> int:
-    """`--evaluate CHECKPOINT`: the greedy policy of a saved run, for `--episodes` episodes."""
-    checkpoint = load_checkpoint(Path(typed["evaluate"]))
-    saved = {k: v for k, v in checkpoint["config"].items() if k not in RUN_SETTINGS}
-    args = resolve(Args, saved, typed)
-    validate(args)
-    checked_env_id(args.env)
-    device = pick_device(args.device)
-    envs = make_train_envs(args.env, 1)
-    learner = Learner(args, envs.single_observation_space, int(envs.single_action_space.n), device)
-    envs.close()
-    load_network(learner.q_network, checkpoint)
-    learner.q_network.eval()
-    returns = _evaluate_learner(learner, args, args.seed + 10_000)
-    _print_returns(returns)
-    return 0
+AGENT_COMMAND = DQNAgent(
+    name=AGENT, prog="python -m agents.dqn", description=__doc__, checkpoint_name=CHECKPOINT
+)
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = build_parser(Args, prog="python -m agents.dqn", description=__doc__, presets=PRESETS)
-    typed = explicit_values(parser.parse_args(argv))
-    if "evaluate" in typed:
-        return evaluate_command(typed)
-    checkpoint = None
-    if "resume" in typed:
-        if "run_dir" in typed:
-            raise UsageError("--resume continues in the run's own directory; drop --run-dir")
-        run_dir = Path(typed["resume"])
-        run_dir = run_dir.parent if run_dir.is_file() else run_dir
-        checkpoint = load_checkpoint(run_dir)
-        saved = {k: v for k, v in checkpoint["config"].items() if k not in RUN_SETTINGS}
-        args = resolve(Args, saved, typed, {"run_dir": str(run_dir)})
-    else:
-        env_id = checked_env_id(typed.get("env", Args.env))
-        args = resolve(Args, PRESETS[env_family(env_id)], typed)
-    validate(args)
-    checked_env_id(args.env)
-    device = pick_device(args.device)
-    run_dir = Path(args.run_dir or default_run_dir(args.env, AGENT, args.seed))
-    taken = any((run_dir / name).exists() for name in (CHECKPOINT, "progress.csv"))
-    if checkpoint is None and taken:
-        raise UsageError(
-            f"{run_dir} holds another run; continue it with --resume {run_dir}, or pick a new "
-            "--run-dir"
-        )
-    run_dir.mkdir(parents=True, exist_ok=True)
-    args.run_dir = str(run_dir)
-    write_json(run_dir / "config.json", dataclasses.asdict(args))
-
-    trainer = Trainer(args, run_dir, device)
-    if checkpoint is not None:
-        trainer.restore(checkpoint)
-        trim_progress(run_dir, trainer.global_step)
-        print(f"resuming {run_dir} at step {trainer.global_step:,}", file=sys.stderr)
-    print(trainer.describe(), file=sys.stderr)
-    try:
-        summary = trainer.train()
-    except KeyboardInterrupt:
-        print(
-            f"\ninterrupted at step {trainer.global_step:,}; checkpoint saved. Continue with "
-            f"python -m agents.dqn --resume {run_dir}",
-            file=sys.stderr,
-        )
-        return 130
-    except FloatingPointError as error:
-        checkpoint_path = run_dir / CHECKPOINT
-        kept = (
-            f"the last good checkpoint is kept in {checkpoint_path}"
-            if checkpoint_path.exists()
-            else "no checkpoint had been written yet"
-        )
-        print(f"training stopped: {error}; {kept}. Try a lower --learning-rate.", file=sys.stderr)
-        return 1
-    returns = _evaluate_learner(trainer.learner, args, args.seed + 10_000)
-    _print_returns(returns)
-    summary = {
-        "env_id": args.env,
-        "agent": AGENT,
-        "seed": args.seed,
-        **summary,
-        "eval_mean_return": float(np.mean(returns)),
-        "eval_std_return": float(np.std(returns)),
-        "eval_episodes": len(returns),
-        "device": str(device),
-        "replay_bytes_per_transition": round(trainer.buffer.bytes_per_transition, 1),
-    }
-    write_json(run_dir / "summary.json", summary)
-    plot_learning_curve(run_dir, summary["eval_mean_return"])
-    print(json.dumps(summary, indent=2))
-    print(f"outputs in {run_dir}", file=sys.stderr)
-    return 0
+    return run(AGENT_COMMAND, argv)
 
 
 if __name__ == "__main__":

@@ -37,9 +37,13 @@ def checked_env_id(env_id: str) -> str:
     return env_id
 
 
+def preprocessed(env_id: str) -> bool:
+    """Whether `env_id` is registered with its pipeline (the `DQN/...` ids take no options)."""
+    return bool(gym.spec(env_id).additional_wrappers)
+
+
 def _options(env_id: str) -> dict[str, Any]:
-    # Ids registered preprocessed (DQN/...) carry their pipeline; they take no options.
-    return {} if gym.spec(env_id).additional_wrappers else dict(_AGENT_SIDE)
+    return {} if preprocessed(env_id) else dict(_AGENT_SIDE)
 
 
 @contextmanager

@@ -80,11 +80,15 @@ class EpisodeTracker:
         finished = []
         for env in envs[ended]:
             finished.append((float(self.returns[env]), int(self.lengths[env])))
-            self.recent.append(float(self.returns[env]))
+            self.record(float(self.returns[env]))
             self.returns[env] = 0.0
             self.lengths[env] = 0
-        self.count += len(finished)
         return finished
+
+    def record(self, episode_return: float) -> None:
+        """An episode that ended, with this return."""
+        self.recent.append(episode_return)
+        self.count += 1
 
     def mean_recent(self) -> float:
         return float(np.mean(self.recent)) if self.recent else math.nan

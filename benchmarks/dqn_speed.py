@@ -29,7 +29,7 @@ from typing import Any
 
 
 def _args(env_id: str, steps: int, overrides: dict[str, Any]):
-    from agents.dqn import PRESETS, Args
+    from agents.config import PRESETS, Args
     from agents.environments import env_family
 
     preset = PRESETS[env_family(env_id)]
@@ -51,48 +51,14 @@ def ours(env_id: str, steps: int, overrides: dict[str, Any], device: str) -> dic
 
 
 def sb3(env_id: str, steps: int, overrides: dict[str, Any], device: str) -> dict[str, float]:
-    from stable_baselines3 import DQN
-    from stable_baselines3.common.env_util import make_vec_env
-
-    from agents.networks import is_image_space
-    from wrappers import make_dqn_env
+    from agents.sb3_dqn import build_model, make_vec_env, replay_bytes_per_transition
 
     args = _args(env_id, steps, overrides)
-    # The standard pipeline: SB3 learns from the env's clipped rewards and life-loss ends.
-    envs = make_vec_env(lambda: make_dqn_env(env_id), n_envs=args.num_envs, seed=0)
-    image = is_image_space(envs.observation_space)
-    # SB3 counts train_freq in vector steps and runs gradient_steps at each: the same number of
-    # gradient steps per env step as our train_frequency.
-    per_vector_step = args.num_envs / args.train_frequency
-    model = DQN(
-        "CnnPolicy" if image else "MlpPolicy",
-        envs,
-        learning_rate=args.learning_rate,
-        buffer_size=args.buffer_size,
-        learning_starts=args.learning_starts,
-        batch_size=args.batch_size,
-        tau=args.tau,
-        gamma=args.gamma,
-        train_freq=max(1, round(1 / per_vector_step)),
-        gradient_steps=max(1, round(per_vector_step)),
-        target_update_interval=args.target_network_frequency,
-        exploration_fraction=args.exploration_fraction,
-        exploration_initial_eps=args.start_e,
-        exploration_final_eps=args.end_e,
-        max_grad_norm=args.max_grad_norm,
-        policy_kwargs={"net_arch": [] if image else [128, 128]},
-        device=device,
-        seed=0,
-    )
+    model = build_model(args, make_vec_env(args), device)
     start = time.perf_counter()
     model.learn(steps)
     seconds = time.perf_counter() - start
-    buffer = model.replay_buffer
-    arrays = [buffer.observations, buffer.next_observations, buffer.actions, buffer.rewards,
-              buffer.dones, buffer.timeouts]  # fmt: skip
-    stored = sum(array.nbytes for array in arrays if array is not None)
-    # SB3's arrays are (buffer_size // n_envs, n_envs, ...): buffer_size is per env there.
-    return {"sps": steps / seconds, "bytes": stored / (buffer.buffer_size * buffer.n_envs)}
+    return {"sps": steps / seconds, "bytes": replay_bytes_per_transition(model)}
 
 
 def _in_fresh_process(function, *args: Any) -> dict[str, float]:

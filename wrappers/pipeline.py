@@ -212,22 +212,29 @@ def make_dqn_env(
     *,
     render_mode: str | None = None,
     env_kwargs: dict[str, Any] | None = None,
+    episode_statistics: bool = False,
     **options: Any,
 ) -> gym.Env:
     """`gym.make(env_id)` wrapped in the DQN pipeline (options as for `dqn_wrapper_plan`).
 
     ALE envs are made with `obs_type="grayscale"` (the emulator's grayscale costs less than
     converting RGB) unless `env_kwargs` says otherwise. Ids registered preprocessed (`DQN/...`)
-    are made as they are.
+    are made as they are. With `episode_statistics`, Gymnasium's RecordEpisodeStatistics goes
+    under the pipeline, so `info["episode"]` reports whole games with unclipped scores (for
+    `DQN/...` ids, whose pipeline is fixed, it goes on top).
     """
     import registry  # noqa: F401  (our ids, and ale-py's)
 
     kwargs = dict(env_kwargs or {})
     if _is_preprocessed(env_id, options):
-        return gym.make(env_id, render_mode=render_mode, **kwargs)
+        env = gym.make(env_id, render_mode=render_mode, **kwargs)
+        return gym.wrappers.RecordEpisodeStatistics(env) if episode_statistics else env
     if gym.spec(env_id).entry_point == "ale_py.env:AtariEnv":
         kwargs.setdefault("obs_type", "grayscale")
-    return dqn_preprocessing(gym.make(env_id, render_mode=render_mode, **kwargs), **options)
+    env = gym.make(env_id, render_mode=render_mode, **kwargs)
+    if episode_statistics:
+        env = gym.wrappers.RecordEpisodeStatistics(env)
+    return dqn_preprocessing(env, **options)
 
 
 def make_dqn_vector_env(

@@ -98,7 +98,7 @@ def test_an_interrupted_run_resumes_where_it_stopped(tmp_path):
     process.send_signal(signal.SIGINT)
     err = process.stderr.read()
     assert process.wait(timeout=60) == 130, err
-    assert "interrupted at step" in err and f"--resume {run_dir}" in err
+    assert "interrupted; checkpoint saved" in err and f"--resume {run_dir}" in err
     stopped = torch.load(run_dir / "checkpoint.pt", weights_only=False)
     stopped_at = stopped["global_step"]
     assert 500 <= stopped_at < 200_000

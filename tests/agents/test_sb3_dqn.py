@@ -1,0 +1,92 @@
+"""`python -m agents.sb3_dqn`: SB3's DQN through our flags, pipeline and outputs."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from helpers import run_python
+
+from agents.runs import SUMMARY_KEYS
+
+SHORT_CATCH = ["--total-timesteps", "3000", "--learning-starts", "500", "--episodes", "3"]
+
+
+def _sb3(*args: str, timeout: float = 180):
+    result = run_python("-m", "agents.sb3_dqn", *args, timeout=timeout)
+    assert "Traceback" not in result.stderr, result.stderr
+    return result
+
+
+def _summary(run_dir: Path) -> dict:
+    return json.loads((run_dir / "summary.json").read_text())
+
+
+@pytest.fixture(scope="module")
+def catch_runs(tmp_path_factory) -> dict[str, Path]:
+    """The same short Catch run by both agents."""
+    root = tmp_path_factory.mktemp("catch")
+    runs = {}
+    for agent in ("sb3_dqn", "dqn"):
+        runs[agent] = root / agent
+        result = run_python("-m", f"agents.{agent}", *SHORT_CATCH, "--run-dir", str(runs[agent]))
+        assert result.returncode == 0, result.stderr
+    return runs
+
+
+def test_sb3_writes_the_same_outputs_with_the_same_summary_keys(catch_runs):
+    sb3, ours = _summary(catch_runs["sb3_dqn"]), _summary(catch_runs["dqn"])
+    assert set(sb3) == set(ours) and set(SUMMARY_KEYS) <= set(sb3)
+    assert sb3["agent"] == "sb3_dqn" and 3000 <= sb3["total_steps"] < 3016  # 16 envs a step
+    assert sb3["train_episodes"] > 100  # whole Catch episodes, seen through info["episode"]
+    run_dir = catch_runs["sb3_dqn"]
+    config = json.loads((run_dir / "config.json").read_text())
+    assert config["learning_rate"] == 1e-3 and config["num_envs"] == 16  # the shared catch preset
+    header = (run_dir / "progress.csv").read_text().splitlines()[0]
+    assert header == (catch_runs["dqn"] / "progress.csv").read_text().splitlines()[0]
+    assert (run_dir / "learning_curve.png").read_bytes()[:4] == b"\x89PNG"
+    assert list(run_dir.glob("events.out.tfevents.*"))
+    assert (run_dir / "checkpoint.zip").is_file()
+
+
+def test_sb3_resumes_through_its_own_save_and_load_then_evaluates(catch_runs):
+    run_dir = catch_runs["sb3_dqn"]
+    stopped = _summary(run_dir)["total_steps"]
+    result = _sb3("--resume", str(run_dir), "--total-timesteps", "4000", "--episodes", "2")
+    assert result.returncode == 0, result.stderr
+    assert f"resuming {run_dir} at step {stopped:,}" in result.stderr
+    assert 4000 <= _summary(run_dir)["total_steps"] < 4016
+    result = _sb3("--evaluate", str(run_dir / "checkpoint.zip"), "--episodes", "3")
+    assert result.returncode == 0, result.stderr
+    assert "evaluation over 3 episode(s): mean return" in result.stdout
+
+
+def test_sb3_on_pong_for_a_few_hundred_steps(tmp_path):
+    result = _sb3(
+        "--env", "ALE/Pong-v5", "--total-timesteps", "600", "--learning-starts", "200",
+        "--buffer-size", "1000", "--episodes", "1", "--run-dir", str(tmp_path / "pong"),
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    summary = _summary(tmp_path / "pong")
+    assert summary["total_steps"] == 600
+    assert summary["replay_bytes_per_transition"] > 2 * 4 * 84 * 84  # obs and next_obs stacks
+
+
+@pytest.mark.parametrize(
+    ("flag", "reason"),
+    [
+        (
+            ["--double"],
+            "--double has no meaning for sb3_dqn: Stable-Baselines3's DQN has no Double",
+        ),
+        (["--no-double"], "--double has no meaning for sb3_dqn"),
+        (["--dueling"], "--dueling has no meaning for sb3_dqn"),
+        (["--compile"], "--compile has no meaning for sb3_dqn"),
+    ],
+)
+def test_flags_sb3_has_no_meaning_for_are_refused(flag, reason, tmp_path):
+    result = _sb3(*flag, "--run-dir", str(tmp_path))
+    assert result.returncode == 2
+    assert reason in result.stderr
+    assert not (tmp_path / "config.json").exists()
