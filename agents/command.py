@@ -9,6 +9,7 @@ final evaluation (`agents.evaluation`), `summary.json` and `learning_curve.png` 
 from __future__ import annotations
 
 import dataclasses
+import inspect
 import json
 import sys
 from collections.abc import Callable
@@ -19,10 +20,12 @@ from typing import Any
 import numpy as np
 import torch
 
+import registry
 from agents.cli import UsageError, build_parser, explicit_values, resolve
 from agents.config import PRESETS, RUN_SETTINGS, Args, pick_device, validate
 from agents.environments import checked_env_id, env_family
-from agents.evaluation import Policy, evaluate_policy
+from agents.evaluation import evaluate_policy
+from agents.play import Policy
 from agents.runs import default_run_dir, plot_learning_curve, write_json
 
 PolicyFactory = Callable[[float, np.random.Generator], Policy]
@@ -78,6 +81,9 @@ def _checkpoint_path(agent: Agent, path: Path) -> Path:
 
 
 def _print_returns(returns: list[float]) -> None:
+    if not returns:
+        print("evaluation: no episode was played to its end")
+        return
     print(
         f"evaluation over {len(returns)} episode(s): mean return {np.mean(returns):.3f} "
         f"+- {np.std(returns):.3f} (min {np.min(returns):g}, max {np.max(returns):g})"
@@ -110,6 +116,38 @@ def _settings(agent: Agent, typed: dict[str, Any], saved: dict[str, Any] | None)
     return args
 
 
+def _load(agent: Agent, checkpoint: Path, typed: dict[str, Any]) -> tuple[Args, PolicyFactory]:
+    """The config of the run that wrote `checkpoint`, with the flags in `typed`, and its policy."""
+    args = _settings(agent, typed, agent.saved_config(checkpoint))
+    return args, agent.load_policy(checkpoint, args, pick_device(args.device))
+
+
+def agent_commands() -> list[Agent]:
+    """The `Agent` of each agent of the catalog whose module names one `AGENT_COMMAND` (ours do;
+    a plugin built on `run` may)."""
+    found = []
+    for name in registry.agents():
+        command = getattr(inspect.getmodule(registry.load_agent(name)), "AGENT_COMMAND", None)
+        if isinstance(command, Agent):
+            found.append(command)
+    return found
+
+
+def load_run(path: str | Path) -> tuple[Args, PolicyFactory]:
+    """The config and the policy of the run at `path` (a run directory or its checkpoint), loaded
+    by the agent that wrote it: the first of `agent_commands()` whose checkpoint file is there."""
+    path = Path(path)
+    commands = agent_commands()
+    for agent in commands:
+        checkpoint = path / agent.checkpoint_name if path.is_dir() else path
+        if checkpoint.name == agent.checkpoint_name and checkpoint.is_file():
+            return _load(agent, checkpoint, {})
+    names = ", ".join(f"{agent.checkpoint_name} ({agent.name})" for agent in commands)
+    raise UsageError(
+        f"no checkpoint of an agent at {path}; pass a run directory, or its checkpoint: {names}"
+    )
+
+
 def run(agent: Agent, argv: list[str] | None = None) -> int:
     """The whole command: `python -m agents.<name> [flags]`. Returns the exit status."""
     parser = build_parser(
@@ -125,8 +163,7 @@ def run(agent: Agent, argv: list[str] | None = None) -> int:
 
     if "evaluate" in typed:
         checkpoint = _checkpoint_path(agent, Path(typed["evaluate"]))
-        args = _settings(agent, typed, agent.saved_config(checkpoint))
-        policy = agent.load_policy(checkpoint, args, pick_device(args.device))
+        args, policy = _load(agent, checkpoint, typed)
         _print_returns(_evaluate(policy, args))
         return 0
 

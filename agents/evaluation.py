@@ -1,17 +1,16 @@
-"""Running a policy for whole episodes: the final evaluation of training, `--evaluate`, watching
-an agent in a window (`--render human`) and recording it (`--video DIR`) are this one loop."""
+"""Running a policy for whole episodes: the final evaluation of training, `--evaluate` and
+recording it (`--video DIR`) are this one loop. Watching it in a window (`--render human`) goes
+through `agents.play.play`, the window loop of `python -m agents.human`, which plays the same
+seeded episodes."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
 
 import gymnasium as gym
-import numpy as np
 
 from agents.environments import make_eval_env
-
-Policy = Callable[[np.ndarray], int]
+from agents.play import Policy, play
 
 
 def run_episodes(env: gym.Env, policy: Policy, episodes: int, seed: int) -> list[float]:
@@ -37,16 +36,20 @@ def evaluate_policy(
     render: str | None = None,
     video_dir: str | None = None,
 ) -> list[float]:
-    """`run_episodes` on a fresh evaluation env of `env_id` (whole games, unclipped scores), shown
-    in a window with `render="human"`, or recorded to `video_dir` with Gymnasium's RecordVideo."""
-    render_mode = render or ("rgb_array" if video_dir else None)
-    env = make_eval_env(env_id, render_mode=render_mode)
+    """`run_episodes` on a fresh evaluation env of `env_id` (whole games, unclipped scores), or
+    with `render="human"` the same episodes shown in a window (`agents.play.play`; closing it
+    early returns the episodes played to their end), and recorded to `video_dir` with
+    Gymnasium's RecordVideo."""
+    rendered = render == "human" or video_dir is not None
+    env = make_eval_env(env_id, render_mode="rgb_array" if rendered else None)
     if video_dir:
         Path(video_dir).mkdir(parents=True, exist_ok=True)
         env = gym.wrappers.RecordVideo(
             env, video_dir, episode_trigger=lambda _: True, disable_logger=True
         )
     try:
+        if render == "human":
+            return play(env, policy, episodes=episodes, seed=seed).returns
         return run_episodes(env, policy, episodes, seed)
     finally:
         env.close()

@@ -1,8 +1,8 @@
-"""The pygame window behind every env's ``render_mode="human"``.
+"""The pygame window behind every env's ``render_mode="human"``, and behind `agents.play`.
 
 Each game draws its own RGB frame with numpy; this module only puts such a frame on screen, scaled
-up, at the env's ``render_fps``. pygame is imported on first use, so an env that never opens a
-window never imports it.
+up, at the env's ``render_fps``, with an optional line of text over it, and keeps track of the keys
+held down. pygame is imported on first use, so an env that never opens a window never imports it.
 """
 
 from __future__ import annotations
@@ -14,21 +14,36 @@ import numpy as np
 # pygame greets on import; an env's user did not ask for that.
 os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
 
+FIT_HEIGHT = 640
+"""Without a given scale, a frame is scaled by the largest integer that keeps it this tall."""
+_TEXT_SIZE = 24
+_TEXT_MARGIN = 4
+
 
 class PygameWindow:
-    """A window that shows RGB frames of shape (height, width, 3), scaled by an integer factor."""
+    """A window that shows RGB frames of shape (height, width, 3), scaled by an integer factor
+    (`scale=None`: as large as fits `FIT_HEIGHT`)."""
 
-    def __init__(self, title: str, fps: float, scale: int = 1) -> None:
+    def __init__(self, title: str, fps: float, scale: int | None = 1) -> None:
         self.title = title
         self.fps = fps
         self.scale = scale
+        self.held: set[int] = set()
+        """The keys held down, from the key events `poll` read (pygame.key.get_pressed() misses
+        events posted to the queue, as tests and scripted players post them)."""
+        self.closed = False
+        """Whether the window was closed (a QUIT event)."""
         self._screen = None
         self._clock = None
+        self._font = None
 
-    def show(self, frame: np.ndarray) -> None:
-        """Draws `frame` and waits until the next tick of the window's clock."""
+    def show(self, frame: np.ndarray, text: str | None = None) -> None:
+        """Draws `frame`, with `text` over its top-left corner, and waits until the next tick of
+        the window's clock."""
         import pygame
 
+        if self.scale is None:
+            self.scale = max(1, FIT_HEIGHT // frame.shape[0])
         height, width = frame.shape[0] * self.scale, frame.shape[1] * self.scale
         if self._screen is None:
             pygame.display.init()
@@ -40,10 +55,41 @@ class PygameWindow:
         if self.scale != 1:
             surface = pygame.transform.scale(surface, (width, height))
         self._screen.blit(surface, (0, 0))
+        if text:
+            self._draw_text(text)
         # Without pumping events the OS marks the window as not responding.
         pygame.event.pump()
         pygame.display.flip()
         self._clock.tick(self.fps)
+
+    def _draw_text(self, text: str) -> None:
+        import pygame
+
+        if self._font is None:
+            pygame.font.init()
+            self._font = pygame.font.Font(None, _TEXT_SIZE)
+        label = self._font.render(text, True, (255, 255, 255))
+        # A dark band under the text keeps it legible over any game.
+        band = pygame.Surface((label.get_width() + 2 * _TEXT_MARGIN, label.get_height() + 2))
+        band.set_alpha(160)
+        self._screen.blit(band, (0, 0))
+        self._screen.blit(label, (_TEXT_MARGIN, 2))
+
+    def poll(self) -> list[int]:
+        """Reads the window's events: updates `held` and `closed`, and returns the keys pressed
+        since the last poll, in order."""
+        import pygame
+
+        pressed = []
+        for event in pygame.event.get():
+            if event.type == pygame.KEYDOWN:
+                self.held.add(event.key)
+                pressed.append(event.key)
+            elif event.type == pygame.KEYUP:
+                self.held.discard(event.key)
+            elif event.type == pygame.QUIT:
+                self.closed = True
+        return pressed
 
     def close(self) -> None:
         if self._screen is not None:
@@ -52,3 +98,4 @@ class PygameWindow:
             pygame.display.quit()
             self._screen = None
             self._clock = None
+            self._font = None

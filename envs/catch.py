@@ -21,6 +21,7 @@ from envs._checks import checked_obs_type, checked_render_mode, integer_action, 
 from envs._window import PygameWindow
 
 ACTION_MEANINGS = ("LEFT", "STAY", "RIGHT")
+LEFT, STAY, RIGHT = range(3)
 OBS_TYPES = ("grid", "pixels")
 RENDER_FPS = 8
 PIXELS_PER_CELL = 8  # obs_type="pixels": the default 10x10 board is an 80x80 image, close to 84x84
@@ -157,6 +158,9 @@ class CatchEnv(Env[np.ndarray, int]):
     | `render_mode` | **str** | `None`   | `"rgb_array"` (32 pixels a cell) or `"human"`      |
 
     `render_mode="human"` opens a pygame window, drawn at `metadata["render_fps"]` frames a second.
+    To play it: `python -m agents.human --env Catch-v0`, with the keys of `get_keys_to_action()`:
+    the left and right arrows (or A and D) move the basket, and no key held is STAY (with
+    `gymnasium.utils.play.play`, which takes action 0 for no key, pass `noop=1`).
 
     ## Vectorized environment
 
@@ -202,6 +206,18 @@ class CatchEnv(Env[np.ndarray, int]):
 
     def get_action_meanings(self) -> list[str]:
         return list(ACTION_MEANINGS)
+
+    def get_keys_to_action(self) -> dict[tuple[int, ...], int]:
+        """Keys for playing by hand: the left arrow or A is LEFT, the right arrow or D is RIGHT
+        (no key held is STAY)."""
+        import pygame
+
+        return {
+            (pygame.K_LEFT,): LEFT,
+            (pygame.K_a,): LEFT,
+            (pygame.K_RIGHT,): RIGHT,
+            (pygame.K_d,): RIGHT,
+        }
 
     def reset(
         self, *, seed: int | None = None, options: dict[str, Any] | None = None

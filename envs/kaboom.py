@@ -750,8 +750,9 @@ class KaboomEnv(Env[np.ndarray, int]):
 
     `render_mode="human"` opens a pygame window (the frame scaled 3 times) showing the game at the
     Atari's 60 frames a second (`metadata["render_fps"]` is 60 / frameskip steps a second). To play
-    it: `gymnasium.utils.play.play(gym.make("Kaboom-v0", render_mode="rgb_array"), zoom=3)`, with
-    the keys of `get_keys_to_action()` (arrows or A and D move, space is FIRE).
+    it: `python -m agents.human --env Kaboom-v0` (or `gymnasium.utils.play.play` on
+    `render_mode="rgb_array"`), with the keys of `get_keys_to_action()` (arrows or A and D move,
+    space is FIRE).
 
     ## Version History
 

@@ -249,9 +249,9 @@ class SuperMarioLandEnv(Env[np.ndarray, int]):
     game's (the error names its title), raises `ValueError`, both from `gym.make`.
 
     `render_mode="human"` opens a pygame window (the screen scaled 3 times) at the Game Boy's 60
-    frames a second. To play: `gymnasium.utils.play.play(gym.make("SuperMarioLand-v0",
-    render_mode="rgb_array"), zoom=3)`, with the keys of `get_keys_to_action()`: the arrows (or
-    A and D) walk, space is A (jump), left shift is B (run).
+    frames a second. To play: `python -m agents.human --env SuperMarioLand-v0 --rom
+    FILE` (or `gymnasium.utils.play.play` on `render_mode="rgb_array"`), with the keys of
+    `get_keys_to_action()`: the arrows (or A and D) walk, space is A (jump), left shift is B (run).
 
     ## Version History
 

@@ -18,3 +18,14 @@ def run_python(
     return subprocess.run(
         [sys.executable, *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout
     )
+
+
+def train_runs(root: Path, agents: tuple[str, ...], *flags: str) -> dict[str, Path]:
+    """Each of `agents` (`python -m agents.<name> *flags`) trained in its own run directory under
+    `root`, by name."""
+    runs = {}
+    for agent in agents:
+        runs[agent] = root / agent
+        result = run_python("-m", f"agents.{agent}", *flags, "--run-dir", str(runs[agent]))
+        assert result.returncode == 0, result.stderr
+    return runs

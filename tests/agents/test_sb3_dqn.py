@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
-from helpers import run_python
+from helpers import run_python, train_runs
 
 from agents.runs import SUMMARY_KEYS
 
@@ -26,13 +26,7 @@ def _summary(run_dir: Path) -> dict:
 @pytest.fixture(scope="module")
 def catch_runs(tmp_path_factory) -> dict[str, Path]:
     """The same short Catch run by both agents."""
-    root = tmp_path_factory.mktemp("catch")
-    runs = {}
-    for agent in ("sb3_dqn", "dqn"):
-        runs[agent] = root / agent
-        result = run_python("-m", f"agents.{agent}", *SHORT_CATCH, "--run-dir", str(runs[agent]))
-        assert result.returncode == 0, result.stderr
-    return runs
+    return train_runs(tmp_path_factory.mktemp("catch"), ("sb3_dqn", "dqn"), *SHORT_CATCH)
 
 
 def test_sb3_writes_the_same_outputs_with_the_same_summary_keys(catch_runs):
