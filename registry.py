@@ -167,12 +167,17 @@ def agents() -> dict[str, AgentEntry]:
 
 
 def load_agent(name: str) -> Callable[[list[str] | None], int]:
-    """The `main` of agent `name`; KeyError (naming the agents there are) if there is none."""
+    """The `main` of agent `name`: KeyError (naming the agents there are) if there is none,
+    ImportError (naming the entry point) if it cannot be loaded."""
     entry = agents().get(name)
     if entry is None:
         raise KeyError(f"no agent named {name!r}; the agents are {sorted(agents())}")
-    module, attribute = entry.entry_point.split(":")
-    return getattr(importlib.import_module(module), attribute)
+    try:
+        return importlib.metadata.EntryPoint(name, entry.entry_point, AGENT_PLUGIN_GROUP).load()
+    except (ImportError, AttributeError, ValueError) as error:
+        raise ImportError(
+            f"agent {name!r} ({entry.entry_point}) cannot be loaded: {error}"
+        ) from None
 
 
 def register_envs() -> None:

@@ -22,6 +22,8 @@ def main() -> int:
         agent_main = registry.load_agent(sys.argv[1])
     except KeyError as error:
         raise UsageError(f"{error.args[0]}; `python -m agents` lists them") from None
+    except ImportError as error:
+        raise UsageError(str(error)) from None
     return agent_main(sys.argv[2:])
 
 

@@ -53,6 +53,8 @@ class Agent:
     presets: dict[str, dict[str, Any]] = field(default_factory=lambda: PRESETS)
     unsupported: dict[str, str] = field(default_factory=dict)
     """flags the agent refuses, each with the reason"""
+    resume_changeable: frozenset[str] | None = None
+    """the settings a --resume may change (None: any but the env)"""
 
     def saved_config(self, checkpoint: Path) -> dict[str, Any]:
         """The config of the run that wrote `checkpoint` (a UsageError if it is unreadable)."""
@@ -127,7 +129,11 @@ def agent_commands() -> list[Agent]:
     a plugin built on `run` may)."""
     found = []
     for name in registry.agents():
-        command = getattr(inspect.getmodule(registry.load_agent(name)), "AGENT_COMMAND", None)
+        try:
+            main = registry.load_agent(name)
+        except ImportError:  # a broken plugin must not stop runs of the others
+            continue
+        command = getattr(inspect.getmodule(main), "AGENT_COMMAND", None)
         if isinstance(command, Agent):
             found.append(command)
     return found
@@ -173,7 +179,16 @@ def run(agent: Agent, argv: list[str] | None = None) -> int:
             raise UsageError("--resume continues in the run's own directory; drop --run-dir")
         checkpoint = _checkpoint_path(agent, Path(typed["resume"]))
         typed["run_dir"] = str(checkpoint.parent)
-        args = _settings(agent, typed, agent.saved_config(checkpoint))
+        saved = agent.saved_config(checkpoint)
+        changeable = agent.resume_changeable
+        for name, value in typed.items():
+            fixed = name == "env" or (changeable is not None and name not in changeable)
+            if fixed and name not in (*RUN_SETTINGS, "run_dir") and saved.get(name) != value:
+                raise UsageError(
+                    f"--{name.replace('_', '-')} cannot change when {agent.name} resumes a run "
+                    f"(it was {saved.get(name)!r}); drop it, or start a new run"
+                )
+        args = _settings(agent, typed, saved)
     else:
         args = _settings(agent, typed, None)
     device = pick_device(args.device)
@@ -212,8 +227,9 @@ def run(agent: Agent, argv: list[str] | None = None) -> int:
         "agent": agent.name,
         "seed": args.seed,
         **trained.summary,
-        "eval_mean_return": float(np.mean(returns)),
-        "eval_std_return": float(np.std(returns)),
+        # JSON has no NaN: None when no evaluation episode finished (a window closed at once).
+        "eval_mean_return": float(np.mean(returns)) if returns else None,
+        "eval_std_return": float(np.std(returns)) if returns else None,
         "eval_episodes": len(returns),
         "device": str(device),
     }

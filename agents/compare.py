@@ -56,17 +56,34 @@ class Run:
         return tuple(np.array([float(r[c]) for r in rows]) for c in columns)
 
 
+def _peak_kib(pid: int) -> float:
+    """The process's resident-set high-water mark (VmHWM, Linux), or NaN where there is none.
+    (A child's ru_maxrss is no use: it starts from the parent's size at the fork.)"""
+    try:
+        with open(f"/proc/{pid}/status") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return float(line.split()[1])
+    except OSError:
+        pass
+    return float("nan")
+
+
 def _launch(run: Run, extra: list[str], threads: int) -> Run:
-    """Runs one agent in a child process, logging to run_dir/log.txt; its peak RSS from wait4."""
+    """Runs one agent in a child process, logging to run_dir/log.txt, and samples its peak RSS
+    while it runs."""
     run.run_dir.mkdir(parents=True, exist_ok=True)
     command = [sys.executable, "-m", "agents", run.agent, "--seed", str(run.seed),
                "--run-dir", str(run.run_dir), *extra]  # fmt: skip
     environment = {**os.environ, "OMP_NUM_THREADS": str(threads)}
+    peak = float("nan")
     with open(run.run_dir / "log.txt", "w") as log:
         process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=environment)
-        _, status, usage = os.wait4(process.pid, 0)
-    process.returncode = run.status = os.waitstatus_to_exitcode(status)
-    run.peak_mib = usage.ru_maxrss / 1024  # kilobytes on Linux
+        while process.poll() is None:
+            peak = np.fmax(peak, _peak_kib(process.pid))
+            time.sleep(0.1)
+    run.status = process.returncode
+    run.peak_mib = peak / 1024
     return run
 
 
@@ -107,7 +124,7 @@ def table(runs: list[Run], agents: list[str], threshold: float | None) -> str:
             f"| {agent} | {seeds} | {evals.mean():.3f} ± {evals.std():.3f} | {to_threshold} | "
             f"{np.mean([s['sps'] for s in summaries]):,.0f} | "
             f"{np.mean([s['wall_seconds'] for s in summaries]):,.1f} | "
-            f"{max(run.peak_mib for run in done):,.0f} |"
+            f"{np.nanmax([run.peak_mib for run in done] + [np.nan]):,.0f} |"
         )
     return "\n".join(lines)
 
@@ -167,13 +184,15 @@ def main(argv: list[str] | None = None) -> int:
         raise UsageError(f"no agent named {unknown}; the agents are {sorted(known)}")
     if options.seeds < 1 or options.jobs < 1:
         raise UsageError("--seeds and --jobs must be at least 1")
+    if options.total_timesteps is not None and options.total_timesteps < 1:
+        raise UsageError("--total-timesteps must be at least 1")
     threshold = options.threshold
     if threshold is None:
         threshold = gym.spec(options.env).reward_threshold
     stamp = time.strftime("%Y%m%d-%H%M%S")
     out_dir = Path(options.out_dir or f"runs/compare__{options.env.replace('/', '_')}__{stamp}")
-    if out_dir.exists() and any(out_dir.iterdir()):
-        raise UsageError(f"{out_dir} is not empty; pick another --out-dir")
+    if out_dir.exists() and (not out_dir.is_dir() or any(out_dir.iterdir())):
+        raise UsageError(f"{out_dir} is not an empty directory; pick another --out-dir")
     extra = ["--env", options.env]
     if options.total_timesteps is not None:
         extra += ["--total-timesteps", str(options.total_timesteps)]

@@ -47,7 +47,7 @@ def _options(env_id: str) -> dict[str, Any]:
 
 
 @contextmanager
-def _usage_errors(env_id: str) -> Iterator[None]:
+def usage_errors(env_id: str) -> Iterator[None]:
     """A missing optional dependency (Box2D, MuJoCo, ...), or an env the DQN pipeline cannot take
     (a ValueError saying why), becomes a UsageError."""
     try:
@@ -58,7 +58,7 @@ def _usage_errors(env_id: str) -> Iterator[None]:
 
 def make_train_envs(env_id: str, num_envs: int) -> gym.vector.VectorEnv:
     """`num_envs` preprocessed copies of `env_id` in a vector env (autoreset on the next step)."""
-    with _usage_errors(env_id):
+    with usage_errors(env_id):
         envs = make_dqn_vector_env(env_id, num_envs, **_options(env_id))
     if not isinstance(envs.single_action_space, spaces.Discrete):
         envs.close()
@@ -74,7 +74,7 @@ def make_eval_env(env_id: str, render_mode: str | None = None) -> gym.Env:
     with `frameskip=1` so that the pipeline skips 4 frames with a max over the last two, as
     ale-py's vector env does in training (the v5 emulator's own skip takes no max)."""
     env_kwargs = {"frameskip": 1} if gym.spec(env_id).entry_point == "ale_py.env:AtariEnv" else {}
-    with _usage_errors(env_id):
+    with usage_errors(env_id):
         return make_dqn_env(
             env_id, render_mode=render_mode, env_kwargs=env_kwargs, **_options(env_id)
         )

@@ -37,6 +37,15 @@ def _env_name(env: gym.Env) -> str:
     return env.spec.id if env.spec is not None else type(env.unwrapped).__name__
 
 
+def steps_per_second(env: gym.Env) -> float:
+    """The env's `render_fps`; for ALE, whose metadata says 30 whatever the frame skip, the
+    Atari's 60 frames a second over the frames a step takes."""
+    skip = getattr(env.unwrapped, "_frameskip", None)
+    if isinstance(skip, int) and skip > 0:
+        return 60 / skip
+    return env.metadata.get("render_fps", 30)
+
+
 def keys_to_action(env: gym.Env) -> dict[tuple[int, ...], int]:
     """The env's `get_keys_to_action()` with each key as a pygame key code (ALE's are characters)
     and each combination as a sorted tuple; a UsageError when the env has none."""
@@ -201,7 +210,7 @@ def play(
     `scale` to the largest that fits `envs._window.FIT_HEIGHT`."""
     import pygame
 
-    window = PygameWindow(_env_name(env), fps or env.metadata.get("render_fps", 30), scale)
+    window = PygameWindow(_env_name(env), fps or steps_per_second(env), scale)
     act = policy or keyboard_policy(env, window)
     game, played, paused = _Game(env, seed, recording), Played(), False
     try:

@@ -14,6 +14,7 @@ gradient_steps are set to match). Flags SB3's DQN has no meaning for are refused
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import os
@@ -22,8 +23,10 @@ import time
 from pathlib import Path
 from typing import Any
 
+import gymnasium as gym
 import numpy as np
 import torch
+from gymnasium import spaces
 from stable_baselines3 import DQN
 from stable_baselines3.common.callbacks import BaseCallback
 from stable_baselines3.common.vec_env import DummyVecEnv, VecEnv
@@ -32,7 +35,7 @@ from tqdm import tqdm
 from agents.cli import UsageError, run_main
 from agents.command import Agent, PolicyFactory, Trained, run
 from agents.config import PRESETS, Args
-from agents.environments import preprocessed
+from agents.environments import preprocessed, usage_errors
 from agents.networks import is_image_space
 from agents.runs import EpisodeTracker, RunLogger, trim_progress, write_json
 from wrappers import make_dqn_env
@@ -61,17 +64,32 @@ def make_vec_env(args: Args) -> VecEnv:
         "terminal_on_life_loss": args.terminal_on_life_loss,
     }  # fmt: skip
 
-    def make():
-        return make_dqn_env(args.env, episode_statistics=True, **options)
+    # ALE ids skip in the pipeline (a max over the last two frames), as in our agent's training
+    # and in evaluation; the v5 emulator's own skip takes no max.
+    ale = gym.spec(args.env).entry_point == "ale_py.env:AtariEnv"
+    env_kwargs = {"frameskip": 1} if ale else {}
 
-    return DummyVecEnv([make] * args.num_envs)
+    def make():
+        return make_dqn_env(args.env, episode_statistics=True, env_kwargs=env_kwargs, **options)
+
+    with usage_errors(args.env):
+        envs = DummyVecEnv([make] * args.num_envs)
+    if not isinstance(envs.action_space, spaces.Discrete):
+        envs.close()
+        raise UsageError(
+            f"DQN needs a discrete action space, and {args.env} has {envs.action_space}; "
+            "pick an env with Discrete actions"
+        )
+    return envs
 
 
 def build_model(args: Args, envs: VecEnv, device: torch.device | str) -> DQN:
     """SB3's DQN with `args`: the same network (Nature CNN, or the MLP of --mlp-hidden) and the
     same number of gradient steps per env step."""
     image = is_image_space(envs.observation_space)
-    per_vector_step = args.num_envs / args.train_frequency
+    # train_frequency env steps per gradient step, exactly: SB3 trains every train_freq vector
+    # steps (num_envs env steps each), gradient_steps at a time.
+    common = math.gcd(args.num_envs, args.train_frequency)
     return DQN(
         "CnnPolicy" if image else "MlpPolicy",
         envs,
@@ -81,8 +99,8 @@ def build_model(args: Args, envs: VecEnv, device: torch.device | str) -> DQN:
         batch_size=args.batch_size,
         tau=args.tau,
         gamma=args.gamma,
-        train_freq=max(1, round(1 / per_vector_step)),
-        gradient_steps=max(1, round(per_vector_step)),
+        train_freq=args.train_frequency // common,
+        gradient_steps=args.num_envs // common,
         n_steps=args.n_step,
         target_update_interval=args.target_network_frequency,
         exploration_fraction=args.exploration_fraction,
@@ -155,7 +173,8 @@ class RunCallback(BaseCallback):
         return True
 
     def elapsed(self) -> float:
-        return self.agent.wall_before + time.perf_counter() - self.start_time
+        started = getattr(self, "start_time", None)  # Ctrl-C may come before training starts
+        return self.agent.wall_before + (time.perf_counter() - started if started else 0.0)
 
     def _on_training_end(self) -> None:
         self.bar.close()
@@ -166,10 +185,18 @@ class SB3Agent(Agent):
     wall_before = 0.0
 
     def saved_config(self, checkpoint: Path) -> dict[str, Any]:
-        config = checkpoint.parent / "config.json"
-        if not config.is_file():
-            raise UsageError(f"{checkpoint} has no config.json beside it; pass its run directory")
-        return json.loads(config.read_text())
+        return self._state(checkpoint.parent)["config"]
+
+    def _state(self, run_dir: Path) -> dict[str, Any]:
+        """What `checkpoint` wrote beside SB3's zip: the config the model was trained with, our
+        episode history and clock."""
+        try:
+            return json.loads((run_dir / STATE).read_text())
+        except (OSError, ValueError):
+            raise UsageError(
+                f"{run_dir / STATE} is missing or unreadable; it is written with each "
+                f"{CHECKPOINT} of agents.sb3_dqn"
+            ) from None
 
     def checkpoint(
         self, model: DQN, args: Args, run_dir: Path, tracker: EpisodeTracker, wall: float
@@ -184,8 +211,8 @@ class SB3Agent(Agent):
             os.replace(run_dir / f"{REPLAY}.tmp", run_dir / REPLAY)
         model.save(run_dir / "checkpoint.tmp.zip")
         os.replace(run_dir / "checkpoint.tmp.zip", run_dir / CHECKPOINT)
-        state = {"recent_returns": list(tracker.recent), "episode_count": tracker.count,
-                 "wall_seconds": wall}  # fmt: skip
+        state = {"config": dataclasses.asdict(args), "recent_returns": list(tracker.recent),
+                 "episode_count": tracker.count, "wall_seconds": wall}  # fmt: skip
         write_json(run_dir / STATE, state)
 
     def _load(self, checkpoint: Path, **kwargs: Any) -> DQN:
@@ -200,6 +227,7 @@ class SB3Agent(Agent):
     def train(self, args: Args, run_dir: Path, device: torch.device, resume: bool) -> Trained:
         envs = make_vec_env(args)
         tracker = EpisodeTracker(args.num_envs)
+        self.wall_before = 0.0
         if resume:
             model = self._load(
                 run_dir / CHECKPOINT, env=envs, device=device,
@@ -208,7 +236,9 @@ class SB3Agent(Agent):
             )  # fmt: skip
             if args.save_buffer and (run_dir / REPLAY).is_file():
                 model.load_replay_buffer(run_dir / REPLAY)
-            state = json.loads((run_dir / STATE).read_text())
+            else:  # an empty buffer fills again before learning goes on, as in agents.dqn
+                model.learning_starts = model.num_timesteps + args.learning_starts
+            state = self._state(run_dir)
             tracker = EpisodeTracker(args.num_envs, state["recent_returns"])
             tracker.count = state["episode_count"]
             self.wall_before = state["wall_seconds"]
@@ -271,6 +301,10 @@ AGENT_COMMAND = SB3Agent(
     checkpoint_name=CHECKPOINT,
     presets=SB3_PRESETS,
     unsupported=UNSUPPORTED,
+    # SB3's saved model keeps the rest; a --learning-rate goes in through custom_objects.
+    resume_changeable=frozenset(
+        {"total_timesteps", "learning_rate", "log_frequency", "checkpoint_frequency", "save_buffer"}
+    ),
 )
 
 

@@ -87,6 +87,8 @@ class PygameWindow:
                 pressed.append(event.key)
             elif event.type == pygame.KEYUP:
                 self.held.discard(event.key)
+            elif event.type == pygame.WINDOWFOCUSLOST:  # its KEYUPs go to another window
+                self.held.clear()
             elif event.type == pygame.QUIT:
                 self.closed = True
         return pressed

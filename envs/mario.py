@@ -58,6 +58,7 @@ _MARIO = [278, 266, 283, 274, 280]  # "MARIO" in the status bar, columns 0-4 of 
 _ZERO = 256  # the score's last digit, column 5 of row 1, once playing
 
 _GAME_OVER = 0x39  # in C0A4
+_PLAY_STATES = (0x00, 0x0D)  # FFB3 in normal play and in auto-scrolling levels
 _AREA_COLUMNS = np.arange(GAME_AREA_SHAPE[1])
 _ROM_MIN_SIZE, _ROM_BANK, _ROM_MAX_SIZE = 0x8000, 0x4000, 0x800000
 
@@ -204,7 +205,9 @@ class SuperMarioLandEnv(Env[np.ndarray, int]):
 
     Progress is PyBoy's `level_progress`: Mario's x in the level, in pixels. It earns nothing on
     the step a level changes or a life is lost, nor when it jumps by more than 16 pixels a frame
-    (the camera moving, as at a respawn or through a pipe), so only walking and running count.
+    (the camera moving, as at a respawn or through a pipe), nor unless this step and the one
+    before were plain play (the screen on, no respawn timer (FFA6), the game state FFB3 in
+    normal or auto-scrolling play), so only walking and running count.
 
     ## Starting State
 
@@ -348,28 +351,36 @@ class SuperMarioLandEnv(Env[np.ndarray, int]):
             pyboy = pyboy_package.PyBoy(
                 io.BytesIO(self._rom), window="null", sound_emulated=False, log_level="ERROR"
             )
-        except pyboy_package.utils.PyBoyException as error:
+        except (pyboy_package.utils.PyBoyException, KeyError, IndexError, ValueError) as error:
+            # PyBoy raises KeyError and friends for header bytes it does not know.
             raise ValueError(
                 f"PyBoy cannot run {str(self.rom_path)!r} ({error}): SuperMarioLand-v0 needs a "
                 "dump of the Super Mario Land cartridge."
             ) from error
         pyboy.set_emulation_speed(0)
-        self.pyboy, self._wrapper = pyboy, pyboy.game_wrapper
         tiles = pyboy.tilemap_background
-        # The wrapper's start_game(), with its two unbounded waits bounded.
-        self._tick_until(lambda: tiles[6:11, 13] == _START, "its title screen")
-        pyboy.tick(3, False)
-        pyboy.button("start")
-        pyboy.tick(1, False)
-        self._tick_until(
-            lambda: tiles[0:5, 0] == _MARIO and tiles[5, 1] == _ZERO, "the start of world 1-1"
-        )
-        # The base class's start_game() saves the state that reset_game() loads.
-        pyboy_package.plugins.base_plugin.PyBoyGameWrapper.start_game(self._wrapper, timer_div=0)
+        try:
+            # The wrapper's start_game(), with its two unbounded waits bounded.
+            self._tick_until(pyboy, lambda: tiles[6:11, 13] == _START, "its title screen")
+            pyboy.tick(3, False)
+            pyboy.button("start")
+            pyboy.tick(1, False)
+            self._tick_until(
+                pyboy,
+                lambda: tiles[0:5, 0] == _MARIO and tiles[5, 1] == _ZERO,
+                "the start of world 1-1",
+            )
+            # The base class's start_game() saves the state that reset_game() loads.
+            base = pyboy_package.plugins.base_plugin.PyBoyGameWrapper
+            base.start_game(pyboy.game_wrapper, timer_div=0)
+        except BaseException:
+            pyboy.stop(save=False)  # a half-started game is no use to the next reset()
+            raise
+        self.pyboy, self._wrapper = pyboy, pyboy.game_wrapper
 
-    def _tick_until(self, condition, what: str) -> None:
+    def _tick_until(self, pyboy, condition, what: str) -> None:
         for _ in range(STARTUP_FRAMES):
-            self.pyboy.tick(1, True)  # rendered: the saved state's screen is what reset shows
+            pyboy.tick(1, True)  # rendered: the saved state's screen is what reset shows
             if condition():
                 return
         raise RuntimeError(
@@ -396,6 +407,7 @@ class SuperMarioLandEnv(Env[np.ndarray, int]):
             wrapper.world,
         )
         self._over = False
+        self._playing = True
         if self.render_mode == "human":
             self.render()
         return self._observe(), self._info()
@@ -421,11 +433,24 @@ class SuperMarioLandEnv(Env[np.ndarray, int]):
 
         wrapper = self._wrapper
         lives, progress, world = wrapper.lives_left, wrapper.level_progress, wrapper.world
-        game_over = pyboy.memory[0xC0A4] == _GAME_OVER
+        memory = pyboy.memory
+        game_over = memory[0xC0A4] == _GAME_OVER
         life_lost = lives < self._lives or game_over
+        # Progress counts only between two steps of plain play: not while the screen is off
+        # (level loads, respawns, pipes: the scroll reads 0 then), the respawn timer runs, or the
+        # game is in another state (dying, a level's end, the bonus game).
+        playing = bool(
+            memory[0xFF40] & 0x80 and memory[0xFFA6] == 0 and memory[0xFFB3] in _PLAY_STATES
+        )
         moved = progress - self._progress
-        if life_lost or world != self._world or abs(moved) > self._teleport:
+        if (
+            life_lost
+            or world != self._world
+            or abs(moved) > self._teleport
+            or not (playing and self._playing)
+        ):
             moved = 0
+        self._playing = playing
         reward = (
             self.progress_reward * moved
             - self.life_loss_penalty * life_lost
@@ -528,3 +553,4 @@ class SuperMarioLandEnv(Env[np.ndarray, int]):
         if self.pyboy is not None:
             self.pyboy.stop(save=False)
             self.pyboy = self._wrapper = None
+        self._over = True

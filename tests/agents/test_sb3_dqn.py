@@ -84,3 +84,27 @@ def test_flags_sb3_has_no_meaning_for_are_refused(flag, reason, tmp_path):
     assert result.returncode == 2
     assert reason in result.stderr
     assert not (tmp_path / "config.json").exists()
+
+
+def test_resume_refuses_what_it_cannot_change_without_touching_the_run(catch_runs):
+    run_dir = catch_runs["sb3_dqn"]
+    config_before = (run_dir / "config.json").read_text()
+    result = _sb3("--resume", str(run_dir), "--batch-size", "8")
+    assert result.returncode == 2
+    assert "--batch-size cannot change when sb3_dqn resumes a run (it was 128)" in result.stderr
+    for agent in ("sb3_dqn", "dqn"):  # the env never changes on resume, for either agent
+        result = run_python("-m", f"agents.{agent}", "--resume", str(catch_runs[agent]),
+                            "--env", "Kaboom-v0")  # fmt: skip
+        assert result.returncode == 2 and "--env cannot change" in result.stderr
+    assert (run_dir / "config.json").read_text() == config_before
+
+
+def test_damaged_sb3_runs_are_one_line_and_exit_2(tmp_path):
+    (tmp_path / "checkpoint.zip").write_bytes(b"PK\x03\x04 not really a zip")
+    result = _sb3("--evaluate", str(tmp_path))
+    assert result.returncode == 2 and "is missing or unreadable" in result.stderr  # no state
+    (tmp_path / "training_state.json").write_text(json.dumps({"config": {"env": "Catch-v0"}}))
+    result = _sb3("--evaluate", str(tmp_path))
+    assert result.returncode == 2 and "is not a readable SB3 checkpoint" in result.stderr
+    result = _sb3("--env", "Pendulum-v1", "--run-dir", str(tmp_path / "pendulum"))
+    assert result.returncode == 2 and "needs a discrete action space" in result.stderr

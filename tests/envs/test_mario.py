@@ -307,6 +307,34 @@ def test_start_up_gives_up_on_a_rom_that_never_gets_there(tmp_path, kwargs, stag
     with pytest.raises(RuntimeError, match=f"did not reach {stage} within 3600 frames"):
         env.reset(seed=0)
     assert time.perf_counter() - start < 10
+    with pytest.raises(RuntimeError, match=f"did not reach {stage}"):  # again, not PyBoy's error
+        env.reset(seed=0)
+    env.close()
+
+
+def test_a_rom_with_a_ram_size_pyboy_does_not_know_is_a_value_error(tmp_path):
+    rom = bytearray(stand_in_rom())
+    rom[0x149] = 9  # no such RAM size; the header checksum is made right again below
+    rom[0x14D] = _header_checksum(bytes(rom))
+    path = tmp_path / "odd.gb"
+    path.write_bytes(bytes(rom))
+    env = SuperMarioLandEnv(rom_path=path)
+    with pytest.raises(ValueError, match="PyBoy cannot run"):
+        env.reset(seed=0)
+    env.close()
+
+
+def test_no_progress_is_earned_while_the_screen_is_off(mario_rom):
+    env = SuperMarioLandEnv(rom_path=mario_rom)
+    env.reset(seed=0)
+    _steps(env, RIGHT, 30)  # walking and scrolling right
+    lcdc = env.pyboy.memory[0xFF40]
+    env.pyboy.memory[0xFF40] = lcdc & 0x7F  # the game turns the screen off (a level load, say)
+    off = env.step(NOOP)[1]
+    env.pyboy.memory[0xFF40] = lcdc
+    back = env.step(NOOP)[1]
+    assert off == 0.0 and back == 0.0  # the scroll reads 0 with the screen off: no fake progress
+    assert env.step(RIGHT)[1] > 0  # plain play again
     env.close()
 
 
