@@ -131,11 +131,8 @@ class Learner:
 
 
 def load_checkpoint(path: Path) -> dict[str, Any]:
-    """A checkpoint written by `train`, or a UsageError that says what is wrong with `path`."""
-    if path.is_dir():
-        path = path / CHECKPOINT
-    if not path.is_file():
-        raise UsageError(f"no checkpoint at {path}; pass a checkpoint.pt or the run directory")
+    """The checkpoint file at `path` (found by `agents.command`), written by `train`, or a
+    UsageError that says what is wrong with it."""
     try:
         checkpoint = torch.load(path, map_location="cpu", weights_only=False)
     except Exception as error:  # torch raises many kinds for a damaged file

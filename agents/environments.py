@@ -60,23 +60,40 @@ def make_train_envs(env_id: str, num_envs: int) -> gym.vector.VectorEnv:
     """`num_envs` preprocessed copies of `env_id` in a vector env (autoreset on the next step)."""
     with usage_errors(env_id):
         envs = make_dqn_vector_env(env_id, num_envs, **_options(env_id))
-    if not isinstance(envs.single_action_space, spaces.Discrete):
+    return checked_discrete(env_id, envs, envs.single_action_space)
+
+
+def checked_discrete(env_id: str, envs: Any, action_space: spaces.Space) -> Any:
+    """`envs` if `action_space` (one env's) is Discrete; else closes them, UsageError."""
+    if not isinstance(action_space, spaces.Discrete):
         envs.close()
         raise UsageError(
-            f"DQN needs a discrete action space, and {env_id} has {envs.single_action_space}; "
+            f"DQN needs a discrete action space, and {env_id} has {action_space}; "
             "pick an env with Discrete actions"
         )
     return envs
 
 
+def is_ale(env_id: str) -> bool:
+    return gym.spec(env_id).entry_point == "ale_py.env:AtariEnv"
+
+
+def pipeline_skip_kwargs(env_id: str) -> dict[str, Any]:
+    """env_kwargs that leave the frame skip to the pipeline: `frameskip=1` for ALE ids, so the
+    pipeline skips 4 frames with a max over the last two, as ale-py's vector env does in
+    training (the v5 emulator's own skip takes no max)."""
+    return {"frameskip": 1} if is_ale(env_id) else {}
+
+
 def make_eval_env(env_id: str, render_mode: str | None = None) -> gym.Env:
-    """One preprocessed `env_id` for evaluation: whole games, unclipped scores. ALE ids are made
-    with `frameskip=1` so that the pipeline skips 4 frames with a max over the last two, as
-    ale-py's vector env does in training (the v5 emulator's own skip takes no max)."""
-    env_kwargs = {"frameskip": 1} if gym.spec(env_id).entry_point == "ale_py.env:AtariEnv" else {}
+    """One preprocessed `env_id` for evaluation: whole games, unclipped scores, frames skipped
+    as in training (`pipeline_skip_kwargs`)."""
     with usage_errors(env_id):
         return make_dqn_env(
-            env_id, render_mode=render_mode, env_kwargs=env_kwargs, **_options(env_id)
+            env_id,
+            render_mode=render_mode,
+            env_kwargs=pipeline_skip_kwargs(env_id),
+            **_options(env_id),
         )
 
 
@@ -85,7 +102,7 @@ def env_family(env_id: str) -> str:
     rest (vector observations)."""
     if gym.spec(env_id).entry_point == "envs.catch:CatchEnv":
         return "catch"
-    if gym.spec(env_id).entry_point == "ale_py.env:AtariEnv":
+    if is_ale(env_id):
         return "atari"
     env = make_eval_env(env_id)
     try:

@@ -95,7 +95,7 @@ class EpisodeTracker:
 
     def summary_mean(self) -> float | None:
         """`mean_recent` for JSON, which has no NaN: None before any episode has ended."""
-        return float(np.mean(self.recent)) if self.recent else None
+        return self.mean_recent() if self.recent else None
 
 
 def trim_progress(run_dir: Path, step: int) -> None:

@@ -23,10 +23,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-import gymnasium as gym
 import numpy as np
 import torch
-from gymnasium import spaces
 from stable_baselines3 import DQN
 from stable_baselines3.common.callbacks import BaseCallback
 from stable_baselines3.common.vec_env import DummyVecEnv, VecEnv
@@ -35,7 +33,12 @@ from tqdm import tqdm
 from agents.cli import UsageError, run_main
 from agents.command import Agent, PolicyFactory, Trained, run
 from agents.config import PRESETS, Args
-from agents.environments import preprocessed, usage_errors
+from agents.environments import (
+    checked_discrete,
+    pipeline_skip_kwargs,
+    preprocessed,
+    usage_errors,
+)
 from agents.networks import is_image_space
 from agents.runs import EpisodeTracker, RunLogger, trim_progress, write_json
 from wrappers import make_dqn_env
@@ -64,23 +67,14 @@ def make_vec_env(args: Args) -> VecEnv:
         "terminal_on_life_loss": args.terminal_on_life_loss,
     }  # fmt: skip
 
-    # ALE ids skip in the pipeline (a max over the last two frames), as in our agent's training
-    # and in evaluation; the v5 emulator's own skip takes no max.
-    ale = gym.spec(args.env).entry_point == "ale_py.env:AtariEnv"
-    env_kwargs = {"frameskip": 1} if ale else {}
+    env_kwargs = pipeline_skip_kwargs(args.env)  # frames skipped as in training and evaluation
 
     def make():
         return make_dqn_env(args.env, episode_statistics=True, env_kwargs=env_kwargs, **options)
 
     with usage_errors(args.env):
         envs = DummyVecEnv([make] * args.num_envs)
-    if not isinstance(envs.action_space, spaces.Discrete):
-        envs.close()
-        raise UsageError(
-            f"DQN needs a discrete action space, and {args.env} has {envs.action_space}; "
-            "pick an env with Discrete actions"
-        )
-    return envs
+    return checked_discrete(args.env, envs, envs.action_space)
 
 
 def build_model(args: Args, envs: VecEnv, device: torch.device | str) -> DQN:
