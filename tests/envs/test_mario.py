@@ -193,6 +193,35 @@ def test_tiles_are_pybyos_game_area_through_mapping_minimal(make):
     assert (obs[-2:] == 3).all()
 
 
+def test_tiles_read_in_one_go_are_pyboys_game_area_for_any_video_state(make):
+    """The stand-in never scrolls up or down, swaps tilemaps or tile data, nor shows more than
+    one sprite: here video memory and registers are set at random, so that the game area wraps
+    round both edges of the tilemap and sprites of both heights fall on and off it."""
+    env = make()
+    env.reset(seed=0)
+    wrapper = env.pyboy.game_wrapper
+    wrapper.game_area_mapping(wrapper.mapping_minimal, 0)
+    memory = env.pyboy.memory
+    rng = np.random.default_rng(0)
+    scrolls = [(0, 0), (255, 255), (96, 0), (104, 120), (248, 136)]
+    scrolls += rng.integers(256, size=(35, 2)).tolist()
+    for i, (scx, scy) in enumerate(scrolls):
+        if i % 8 == 0:
+            for address, tile in enumerate(rng.integers(256, size=0x800).tolist(), 0x9800):
+                memory[address] = tile
+        # Sprites on (as the wrapper always draws them), window off, the rest at random.
+        memory[0xFF40] = 0x83 | int(rng.choice([0, 0x04])) | int(rng.choice([0, 0x08, 0x10, 0x18]))
+        memory[0xFF43], memory[0xFF42] = scx, scy
+        oam = rng.integers(256, size=(40, 4))
+        oam[rng.random(40) < 0.5, 0] = 0  # hidden, as games hide unused sprites
+        oam[:, 2] %= 255  # tile 255's lower half is tile 0 here, tile 256 to the wrapper
+        oam[:, 3] = 0
+        for address, byte in enumerate(oam.ravel().tolist(), 0xFE00):
+            memory[address] = byte
+        obs, *_ = env.step(NOOP)
+        np.testing.assert_array_equal(obs, wrapper.game_area(), err_msg=f"scroll {scx, scy}")
+
+
 def test_pixels_are_the_rgb_screen(make):
     env = make(obs_type="pixels", render_mode="rgb_array")
     first, _ = env.reset(seed=0)
