@@ -30,7 +30,8 @@ from agents.cli import UsageError, run_main
 from agents.command import Agent, PolicyFactory, Trained, run
 from agents.config import Args
 from agents.environments import make_train_envs, vector_info
-from agents.networks import QNetwork, is_image_space
+from agents.networks import MLPGradient, QNetwork, set_cpu_threads
+from agents.optim import Adam, FlatParameters
 from agents.replay import ReplayBuffer
 from agents.runs import EpisodeTracker, RunLogger, trim_progress
 
@@ -46,22 +47,19 @@ def linear_schedule(start: float, end: float, duration: float, step: int) -> flo
 def td_targets(
     returns: torch.Tensor,
     discounts: torch.Tensor,
-    next_obs: torch.Tensor,
-    q_network: torch.nn.Module,
-    target_network: torch.nn.Module,
-    double: bool,
+    next_target_q: torch.Tensor,
+    next_online_q: torch.Tensor | None,
 ) -> torch.Tensor:
     """n-step TD targets `returns + discounts * V(next_obs)`, where `discounts` is gamma^n, or 0
     after a terminal step. V is the target network's value of the online network's greedy action
-    (Double DQN) or the target network's own maximum."""
-    with torch.no_grad():
-        next_q = target_network(next_obs)
-        if double:
-            greedy = q_network(next_obs).argmax(dim=1, keepdim=True)
-            next_values = next_q.gather(1, greedy).squeeze(1)
-        else:
-            next_values = next_q.max(dim=1).values
-        return returns + discounts * next_values
+    (Double DQN: pass the online network's Q-values at next_obs) or the target network's own
+    maximum (pass None)."""
+    if next_online_q is not None:
+        greedy = next_online_q.argmax(dim=1, keepdim=True)
+        next_values = next_target_q.gather(1, greedy).squeeze(1)
+    else:
+        next_values = next_target_q.amax(dim=1)
+    return returns + discounts * next_values
 
 
 class Learner:
@@ -74,13 +72,17 @@ class Learner:
             observation_space, num_actions, mlp_hidden=args.mlp_hidden, dueling=args.dueling
         ).to(device)
         self.target_network = copy.deepcopy(self.q_network)
-        # The fused kernel updates every parameter in one call: on small networks the per-tensor
-        # loop of the default implementation costs as much as the forward pass.
-        self.optimizer = torch.optim.Adam(
-            self.q_network.parameters(), lr=args.learning_rate, fused=True
-        )
-        self.parameters = list(self.q_network.parameters())
+        # Each network's parameters live in one flat tensor: clipping, Adam and the target update
+        # are then a few tensor ops (see agents.optim).
+        self.weights = FlatParameters(self.q_network)
+        self.target_weights = FlatParameters(self.target_network)
+        self.optimizer = Adam(self.weights, lr=args.learning_rate)
         self.forward = torch.compile(self.q_network) if args.compile else self.q_network
+        # MLPs take their gradient by hand, other networks (and compiled ones) through autograd.
+        self.mlp = None
+        if MLPGradient.supports(self.q_network) and not args.compile:
+            self.mlp = MLPGradient(self.q_network)
+            self.target_mlp = MLPGradient(self.target_network)
         self.num_actions = num_actions
 
     def to_device(self, array: np.ndarray) -> torch.Tensor:
@@ -88,36 +90,56 @@ class Learner:
 
     @torch.no_grad()
     def greedy(self, obs: np.ndarray) -> np.ndarray:
-        return self.forward(self.to_device(obs)).argmax(dim=1).cpu().numpy()
+        obs_tensor = self.to_device(obs)
+        if self.mlp is not None:
+            q, _ = self.mlp.forward(obs_tensor.flatten(1).float())
+        else:
+            q = self.forward(obs_tensor)
+        return q.argmax(dim=1).cpu().numpy()
 
     def update(self, batch: dict[str, np.ndarray]) -> tuple[torch.Tensor, torch.Tensor]:
         """One gradient step on a replay batch; returns (loss, mean Q) as device tensors, so no
         host sync happens here."""
         obs, next_obs = self.to_device(batch["obs"]), self.to_device(batch["next_obs"])
         actions = self.to_device(batch["actions"])
-        targets = td_targets(
-            self.to_device(batch["returns"]),
-            self.to_device(batch["discounts"]),
-            next_obs,
-            self.forward,
-            self.target_network,
-            self.args.double,
-        )
+        returns, discounts = self.to_device(batch["returns"]), self.to_device(batch["discounts"])
+        if self.mlp is not None:
+            loss, q_taken = self._mlp_gradient(obs, actions, returns, discounts, next_obs)
+        else:
+            loss, q_taken = self._autograd_gradient(obs, actions, returns, discounts, next_obs)
+        self.weights.clip_grad_norm_(self.args.max_grad_norm)
+        self.optimizer.step()
+        return loss, q_taken.mean()
+
+    def _autograd_gradient(self, obs, actions, returns, discounts, next_obs):
+        with torch.no_grad():
+            next_online_q = self.forward(next_obs) if self.args.double else None
+            targets = td_targets(returns, discounts, self.target_network(next_obs), next_online_q)
         q_taken = self.forward(obs).gather(1, actions[:, None]).squeeze(1)
         loss = F.smooth_l1_loss(q_taken, targets)
-        self.optimizer.zero_grad(set_to_none=True)
+        self.weights.grad.zero_()
         loss.backward()
-        torch.nn.utils.clip_grad_norm_(self.parameters, self.args.max_grad_norm)
-        self.optimizer.step()
-        return loss.detach(), q_taken.detach().mean()
+        return loss.detach(), q_taken.detach()
+
+    @torch.no_grad()
+    def _mlp_gradient(self, obs, actions, returns, discounts, next_obs):
+        rows = len(obs)
+        x = torch.cat((obs, next_obs)).flatten(1).float()
+        # Double DQN's online Q-values at next_obs come from the same forward pass as obs's.
+        q, inputs = self.mlp.forward(x if self.args.double else x[:rows])
+        next_online_q = q[rows:] if self.args.double else None
+        next_target_q, _ = self.target_mlp.forward(x[rows:])
+        targets = td_targets(returns, discounts, next_target_q, next_online_q)
+        q_taken = q[:rows].gather(1, actions[:, None]).squeeze(1)
+        loss = F.smooth_l1_loss(q_taken, targets)
+        # The mean Huber loss's gradient: each error clipped to [-1, 1], over the batch size.
+        errors = torch.sub(q_taken, targets).clamp_(-1.0, 1.0).div_(rows)
+        grad_q = torch.zeros_like(q[:rows]).scatter_(1, actions[:, None], errors[:, None])
+        self.mlp.backward(inputs, grad_q)
+        return loss, q_taken
 
     def update_target(self) -> None:
-        tau = self.args.tau
-        with torch.no_grad():
-            for target, online in zip(
-                self.target_network.parameters(), self.q_network.parameters(), strict=True
-            ):
-                target.lerp_(online, tau)
+        self.target_weights.data.lerp_(self.weights.data, self.args.tau)
 
     def policy(self, epsilon: float, rng: np.random.Generator):
         """An epsilon-greedy policy for one (unbatched) observation."""
@@ -177,9 +199,7 @@ class Trainer:
         self.envs = make_train_envs(args.env, args.num_envs)
         space = self.envs.single_observation_space
         self.num_actions = int(self.envs.single_action_space.n)
-        if device.type == "cpu" and not is_image_space(space):
-            # An MLP's ops are too small to split across threads; a second one only adds waiting.
-            torch.set_num_threads(1)
+        set_cpu_threads(device, space)
         self.learner = Learner(args, space, self.num_actions, device)
         self.buffer = ReplayBuffer(
             args.buffer_size,
@@ -210,7 +230,7 @@ class Trainer:
     def checkpoint(self, wall_seconds: float) -> None:
         """Saves the training state atomically, unless the network has diverged (NaN or inf
         weights): then the last good checkpoint stays and FloatingPointError is raised."""
-        if not bool(torch.stack([p.isfinite().all() for p in self.learner.parameters]).all()):
+        if not bool(self.learner.weights.data.isfinite().all()):
             raise FloatingPointError(
                 f"the Q-network's weights are no longer finite at step {self.global_step:,}"
             )
@@ -238,9 +258,11 @@ class Trainer:
         learner = self.learner
         load_network(learner.q_network, checkpoint)
         learner.target_network.load_state_dict(checkpoint["target_network"])
-        learner.optimizer.load_state_dict(checkpoint["optimizer"])
-        for group in learner.optimizer.param_groups:  # a --learning-rate given on resume wins
-            group["lr"] = self.args.learning_rate
+        try:
+            learner.optimizer.load_state_dict(checkpoint["optimizer"])
+        except ValueError as error:
+            raise UsageError(f"cannot resume from this checkpoint: {error}") from None
+        learner.optimizer.lr = self.args.learning_rate  # a --learning-rate given on resume wins
         self.global_step = checkpoint["global_step"]
         self.next_update = checkpoint["next_update"]
         self.next_target_update = checkpoint["next_target_update"]

@@ -201,15 +201,21 @@ class ReplayBuffer:
             flat = self.rng.integers(offsets[-1], size=batch_size + batch_size // 4)
             drawn_envs = np.searchsorted(offsets, flat, side="right") - 1
             drawn = self.positions[drawn_envs] - held[drawn_envs] + flat - offsets[drawn_envs]
-            kept = self._window(drawn_envs, drawn)["valid"]
+            window = self._window(drawn_envs, drawn)
+            kept = np.flatnonzero(window["valid"])
+            if not len(envs) and len(kept) >= batch_size:  # the common case: one round
+                kept = kept[:batch_size]
+                envs, starts = drawn_envs[kept], drawn[kept]
+                window = {name: values[kept] for name, values in window.items()}
+                break
             envs = np.concatenate((envs, drawn_envs[kept]))
             starts = np.concatenate((starts, drawn[kept]))
             if len(envs) >= batch_size:
+                envs, starts = envs[:batch_size], starts[:batch_size]
+                window = self._window(envs, starts)
                 break
         else:
             raise RuntimeError("the replay buffer holds too few complete transitions to sample")
-        envs, starts = envs[:batch_size], starts[:batch_size]
-        window = self._window(envs, starts)
         return {
             "obs": self._stacks(envs, starts),
             "actions": self.actions[envs, starts % self.stream_capacity].astype(np.int64),

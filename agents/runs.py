@@ -118,10 +118,13 @@ class RunLogger:
     """TensorBoard events and `progress.csv` of one run; appends when a run is resumed."""
 
     def __init__(self, run_dir: Path) -> None:
+        from tensorboard.compat.proto.summary_pb2 import Summary
         from torch.utils.tensorboard import SummaryWriter
 
+        self._summary = Summary
         self.run_dir = run_dir
-        self.writer = SummaryWriter(str(run_dir))
+        # A long queue: with the default 10, logging waits on the writer thread every few events.
+        self.writer = SummaryWriter(str(run_dir), max_queue=1000)
         path = run_dir / "progress.csv"
         new = not path.exists()
         self._file = open(path, "a", newline="")  # noqa: SIM115  (open for the run's lifetime)
@@ -131,8 +134,13 @@ class RunLogger:
         self._last_line = 0.0
 
     def episode(self, step: int, episode_return: float, length: int) -> None:
-        self.writer.add_scalar("charts/episodic_return", episode_return, step)
-        self.writer.add_scalar("charts/episodic_length", length, step)
+        # Both scalars in one event: half the cost of two add_scalar calls, which on Catch's
+        # 9-step episodes is a few percent of the whole training loop.
+        values = [
+            self._summary.Value(tag="charts/episodic_return", simple_value=episode_return),
+            self._summary.Value(tag="charts/episodic_length", simple_value=length),
+        ]
+        self.writer.file_writer.add_summary(self._summary(value=values), step)
 
     def progress(self, row: dict[str, float], *, echo: bool) -> None:
         """A row of `progress.csv` and its TensorBoard scalars; with `echo`, also a line on stderr

@@ -39,7 +39,7 @@ from agents.environments import (
     preprocessed,
     usage_errors,
 )
-from agents.networks import is_image_space
+from agents.networks import is_image_space, set_cpu_threads
 from agents.runs import EpisodeTracker, RunLogger, trim_progress, write_json
 from wrappers import make_dqn_env
 
@@ -81,6 +81,7 @@ def build_model(args: Args, envs: VecEnv, device: torch.device | str) -> DQN:
     """SB3's DQN with `args`: the same network (Nature CNN, or the MLP of --mlp-hidden) and the
     same number of gradient steps per env step."""
     image = is_image_space(envs.observation_space)
+    set_cpu_threads(device, envs.observation_space)
     # train_frequency env steps per gradient step, exactly: SB3 trains every train_freq vector
     # steps (num_envs env steps each), gradient_steps at a time.
     common = math.gcd(args.num_envs, args.train_frequency)

@@ -7,7 +7,8 @@ Each measurement runs in a fresh process (so thread settings and memory do not c
 times the training loop only: steps/s = environment steps / seconds of `learn`, warm-up included,
 final evaluation and start-up excluded. Both agents get the same env (our DQN pipeline), network
 (hidden sizes, Nature CNN), replay size, batch, learning starts, gradient steps per env step,
-target update interval, epsilon schedule, Huber loss and gradient clipping; SB3 has no Double DQN,
+target update interval, epsilon schedule, Huber loss and gradient clipping, and the same torch
+threads (one for an MLP on the CPU, `agents.networks.set_cpu_threads`); SB3 has no Double DQN,
 so the like-for-like row runs ours with --no-double, and a second row shows ours as it ships.
 Targets: Catch-v0 >= 3x, ALE/Pong-v5 on CPU >= 1.2x.
 
@@ -74,13 +75,13 @@ def main() -> None:
     parser.add_argument("--device", default="cpu", help="cpu, cuda or auto, for both agents")
     options = parser.parse_args()
     pong = {"learning_starts": 500, "buffer_size": 10_000}
-    # The catch preset makes few, large gradient steps (16 envs, one step of 128 per 4 env
-    # steps); the second Catch row makes many small ones (1 env, one step of 32 per env step),
-    # where what surrounds the network's arithmetic weighs most.
+    # The catch preset steps 16 envs at once and makes one gradient step of 32 per 4 env steps;
+    # the second Catch row steps 1 env and makes a gradient step after each, so that acting and
+    # learning alternate one step at a time, as in an unvectorised DQN.
     many_small = {"num_envs": 1, "train_frequency": 1, "batch_size": 32}
     cases = [
         ("Catch-v0", "catch preset", options.catch_steps, {}),
-        ("Catch-v0", "1 env, batch 32, train every step", options.catch_steps // 2, many_small),
+        ("Catch-v0", "1 env, train every step", options.catch_steps // 2, many_small),
         ("ALE/Pong-v5", "atari preset, 1 env, 500 warm-up", options.pong_steps, pong),
     ]
 

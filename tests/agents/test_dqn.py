@@ -39,14 +39,16 @@ NEXT_OBS = torch.tensor([0, 1])
     ],
 )
 def test_td_targets_match_hand_computed_values(double, discounts, expected):
-    targets = dqn.td_targets(RETURNS, torch.tensor(discounts), NEXT_OBS, ONLINE, TARGET, double)
+    online = ONLINE(NEXT_OBS) if double else None
+    targets = dqn.td_targets(RETURNS, torch.tensor(discounts), TARGET(NEXT_OBS), online)
     np.testing.assert_allclose(targets.numpy(), expected)
 
 
 def test_td_targets_n_step_discount_from_the_buffer():
     # A 3-step return with gamma 0.5 bootstraps with 0.5^3 = 0.125 (see the buffer's tests).
+    next_obs = torch.tensor([0])
     targets = dqn.td_targets(
-        torch.tensor([2.75]), torch.tensor([0.125]), torch.tensor([0]), ONLINE, TARGET, True
+        torch.tensor([2.75]), torch.tensor([0.125]), TARGET(next_obs), ONLINE(next_obs)
     )
     assert targets.item() == pytest.approx(2.75 + 0.125 * 20)
 

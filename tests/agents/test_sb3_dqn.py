@@ -91,7 +91,7 @@ def test_resume_refuses_what_it_cannot_change_without_touching_the_run(catch_run
     config_before = (run_dir / "config.json").read_text()
     result = _sb3("--resume", str(run_dir), "--batch-size", "8")
     assert result.returncode == 2
-    assert "--batch-size cannot change when sb3_dqn resumes a run (it was 128)" in result.stderr
+    assert "--batch-size cannot change when sb3_dqn resumes a run (it was 32)" in result.stderr
     for agent in ("sb3_dqn", "dqn"):  # the env never changes on resume, for either agent
         result = run_python("-m", f"agents.{agent}", "--resume", str(catch_runs[agent]),
                             "--env", "Kaboom-v0")  # fmt: skip

@@ -1,0 +1,107 @@
+"""A network's parameters as one flat tensor, and Adam and gradient clipping on it.
+
+Why: `torch.optim.Adam.step` and `clip_grad_norm_` loop over parameter tensors in Python and cost
+a fixed ~90 µs a step together (measured on a 2-core CPU with torch 2.13, fused or foreach, on a
+small MLP), as much as the whole arithmetic of an update for the networks of Catch or classic
+control. With every parameter a view into one tensor and every gradient a view into another,
+clipping is a few tensor ops, and Adam is one call of torch's fused kernel through its functional
+form, `torch.optim.adam.adam` (~18 µs). The tests check both against torch's classes.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+from torch import nn
+from torch.optim.adam import adam
+
+
+class FlatParameters:
+    """Moves every parameter of `module` into one tensor, `data`, and gives each a gradient that
+    is a view into another, `grad`, so that backward passes accumulate into `grad` in place.
+    Call it after the module has moved to its device: `module.to` would break the views."""
+
+    def __init__(self, module: nn.Module) -> None:
+        parameters = list(module.parameters())
+        self.data = torch.cat([p.detach().flatten() for p in parameters])
+        self.grad = torch.zeros_like(self.data)
+        offset = 0
+        for parameter in parameters:
+            size = parameter.numel()
+            parameter.data = self.data[offset : offset + size].view_as(parameter)
+            parameter.grad = self.grad[offset : offset + size].view_as(parameter)
+            offset += size
+
+    def clip_grad_norm_(self, max_norm: float) -> torch.Tensor:
+        """Scales `grad` down to norm `max_norm` when it is longer, as `clip_grad_norm_` does;
+        returns the norm before clipping, as a device tensor (no host sync)."""
+        norm = torch.linalg.vector_norm(self.grad)
+        self.grad.mul_(torch.clamp(max_norm / (norm + 1e-6), max=1.0))
+        return norm
+
+
+class Adam:
+    """`torch.optim.Adam` (fused, no weight decay, no amsgrad) on a `FlatParameters`."""
+
+    def __init__(
+        self,
+        parameters: FlatParameters,
+        lr: float,
+        betas: tuple[float, float] = (0.9, 0.999),
+        eps: float = 1e-8,
+    ) -> None:
+        self.parameters = parameters
+        self.lr = lr
+        self.betas = betas
+        self.eps = eps
+        self.step_count = torch.zeros((), dtype=torch.float32, device=parameters.data.device)
+        self.exp_avg = torch.zeros_like(parameters.data)
+        self.exp_avg_sq = torch.zeros_like(parameters.data)
+
+    @property
+    def steps(self) -> int:
+        return int(self.step_count.item())
+
+    def step(self) -> None:
+        adam(
+            [self.parameters.data],
+            [self.parameters.grad],
+            [self.exp_avg],
+            [self.exp_avg_sq],
+            [],
+            [self.step_count],
+            fused=True,
+            amsgrad=False,
+            beta1=self.betas[0],
+            beta2=self.betas[1],
+            lr=self.lr,
+            weight_decay=0.0,
+            eps=self.eps,
+            maximize=False,
+        )
+
+    def state_dict(self) -> dict[str, Any]:
+        return {
+            "lr": self.lr,
+            "betas": self.betas,
+            "eps": self.eps,
+            "steps": self.steps,
+            "exp_avg": self.exp_avg,
+            "exp_avg_sq": self.exp_avg_sq,
+        }
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Restores a `state_dict` of an Adam over parameters of the same size; ValueError if the
+        state is of another kind or size."""
+        if not isinstance(state, dict) or "exp_avg" not in state:
+            raise ValueError("the optimizer state is not one of this Adam's")
+        if state["exp_avg"].shape != self.exp_avg.shape:
+            raise ValueError(
+                f"the optimizer state is for {state['exp_avg'].numel():,} parameters, "
+                f"not {self.exp_avg.numel():,}"
+            )
+        self.lr, self.betas, self.eps = state["lr"], tuple(state["betas"]), state["eps"]
+        self.step_count.fill_(state["steps"])
+        self.exp_avg.copy_(state["exp_avg"])
+        self.exp_avg_sq.copy_(state["exp_avg_sq"])

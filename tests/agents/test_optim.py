@@ -1,0 +1,161 @@
+"""agents.optim and the hand-written MLP gradient against what torch computes."""
+
+from __future__ import annotations
+
+import copy
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+from gymnasium import spaces
+
+from agents import dqn
+from agents.networks import MLPGradient, QNetwork
+from agents.optim import Adam, FlatParameters
+
+VECTOR = spaces.Box(0, 1, (6,), np.float32)
+
+
+def _network(seed: int = 0, **kwargs) -> QNetwork:
+    torch.manual_seed(seed)
+    return QNetwork(VECTOR, 3, mlp_hidden=(16, 8), **kwargs)
+
+
+def test_flat_parameters_alias_the_module_and_backward_fills_the_flat_gradient():
+    network = _network()
+    before = {name: value.clone() for name, value in network.state_dict().items()}
+    flat = FlatParameters(network)
+    for name, value in network.state_dict().items():  # the same values, now views of flat.data
+        assert torch.equal(value, before[name])
+    flat.data.zero_()
+    assert all(not p.any() for p in network.parameters())
+
+    reference = _network()
+    obs = torch.rand(5, 6)
+    flat.data.copy_(torch.cat([p.detach().flatten() for p in reference.parameters()]))
+    for _ in range(2):  # accumulates in place, as autograd does into any .grad
+        network(obs).square().sum().backward()
+        reference(obs).square().sum().backward()
+    expected = torch.cat([p.grad.flatten() for p in reference.parameters()])
+    torch.testing.assert_close(flat.grad, expected)
+
+
+@pytest.mark.parametrize("max_norm", [1e-3, 1e3])  # clipped, and left alone
+def test_clipping_matches_clip_grad_norm(max_norm):
+    network, reference = _network(), _network()
+    flat = FlatParameters(network)
+    obs = torch.rand(5, 6)
+    network(obs).sum().backward()
+    reference(obs).sum().backward()
+    torch.testing.assert_close(
+        flat.clip_grad_norm_(max_norm),
+        torch.nn.utils.clip_grad_norm_(reference.parameters(), max_norm),
+    )
+    torch.testing.assert_close(
+        flat.grad, torch.cat([p.grad.flatten() for p in reference.parameters()])
+    )
+
+
+def test_adam_matches_torch_step_for_step_and_resumes_from_its_state():
+    network, reference = _network(), _network()
+    flat = FlatParameters(network)
+    ours = Adam(flat, lr=1e-2)
+    theirs = torch.optim.Adam(reference.parameters(), lr=1e-2)
+    generator = torch.Generator().manual_seed(1)
+    for step in range(30):
+        if step == 15:  # a fresh Adam loaded from the state carries on the same
+            state = copy.deepcopy(ours.state_dict())
+            ours = Adam(flat, lr=0.5)
+            ours.load_state_dict(state)
+        obs = torch.rand(5, 6, generator=generator)
+        flat.grad.zero_()
+        theirs.zero_grad()
+        network(obs).square().mean().backward()
+        reference(obs).square().mean().backward()
+        ours.step()
+        theirs.step()
+    torch.testing.assert_close(
+        flat.data, torch.cat([p.detach().flatten() for p in reference.parameters()])
+    )
+    assert ours.steps == 30
+
+
+def test_adam_refuses_a_state_of_another_size_or_kind():
+    adam = Adam(FlatParameters(_network()), lr=1e-3)
+    other = Adam(FlatParameters(QNetwork(VECTOR, 3, mlp_hidden=(4,))), lr=1e-3)
+    with pytest.raises(ValueError, match="parameters"):
+        adam.load_state_dict(other.state_dict())
+    with pytest.raises(ValueError, match="not one of this Adam's"):
+        adam.load_state_dict({"state": {}, "param_groups": []})  # torch.optim's layout
+
+
+def test_mlp_gradient_matches_autograd_on_the_first_rows():
+    network, reference = _network(), _network()
+    FlatParameters(network)
+    obs = torch.rand(12, 6)
+    grad_q = torch.randn(7, 3)  # a loss on the Q-values of the first 7 rows only
+    mlp = MLPGradient(network)
+    with torch.no_grad():
+        q, inputs = mlp.forward(obs)  # already float rows
+        mlp.backward(inputs, grad_q)
+    reference_q = reference(obs)
+    torch.testing.assert_close(q, reference_q.detach())
+    (reference_q[:7] * grad_q).sum().backward()
+    for ours, theirs in zip(network.parameters(), reference.parameters(), strict=True):
+        torch.testing.assert_close(ours.grad, theirs.grad)
+
+
+def test_mlp_gradient_is_only_for_plain_mlps():
+    assert not MLPGradient.supports(_network(dueling=True))
+    image = spaces.Box(0, 255, (4, 84, 84), np.uint8)
+    assert not MLPGradient.supports(QNetwork(image, 3))
+    with pytest.raises(ValueError, match="MLP"):
+        MLPGradient(_network(dueling=True))
+
+
+@pytest.mark.parametrize("double", [True, False])
+def test_hand_written_and_autograd_updates_agree(double):
+    rng = np.random.default_rng(0)
+    batch = {
+        "obs": rng.random((32, 6), dtype=np.float32),
+        "actions": rng.integers(3, size=32),
+        "returns": rng.normal(size=32).astype(np.float32) * 3,  # errors on both sides of 1
+        "discounts": np.where(rng.random(32) < 0.2, 0.0, 0.99).astype(np.float32),
+        "next_obs": rng.random((32, 6), dtype=np.float32),
+    }
+    args = dqn.Args(learning_rate=1e-2, mlp_hidden=(16, 8), double=double, max_grad_norm=0.5)
+    learners = []
+    for _ in range(2):
+        torch.manual_seed(0)
+        learners.append(dqn.Learner(args, VECTOR, 3, torch.device("cpu")))
+    by_hand, by_autograd = learners
+    assert by_hand.mlp is not None
+    by_autograd.mlp = None
+    for step in range(5):
+        results = [learner.update(batch) for learner in learners]
+        torch.testing.assert_close(results[0], results[1])
+        if step == 2:
+            for learner in learners:
+                learner.update_target()
+    torch.testing.assert_close(by_hand.weights.data, by_autograd.weights.data)
+    torch.testing.assert_close(by_hand.target_weights.data, by_autograd.target_weights.data)
+    # The update is the mean Huber loss's, as F.smooth_l1_loss defines it.
+    loss, _ = by_hand.update(batch)
+    q_taken, targets = _q_and_targets(by_autograd, batch, double)
+    by_autograd.update(batch)
+    torch.testing.assert_close(loss, F.smooth_l1_loss(q_taken, targets))
+
+
+def _q_and_targets(learner: dqn.Learner, batch, double: bool):
+    with torch.no_grad():
+        obs, next_obs = torch.from_numpy(batch["obs"]), torch.from_numpy(batch["next_obs"])
+        actions = torch.from_numpy(batch["actions"])
+        online = learner.q_network(next_obs) if double else None
+        targets = dqn.td_targets(
+            torch.from_numpy(batch["returns"]),
+            torch.from_numpy(batch["discounts"]),
+            learner.target_network(next_obs),
+            online,
+        )
+        return learner.q_network(obs).gather(1, actions[:, None]).squeeze(1), targets
