@@ -24,14 +24,19 @@ class FlatParameters:
 
     def __init__(self, module: nn.Module) -> None:
         parameters = list(module.parameters())
-        self.data = torch.cat([p.detach().flatten() for p in parameters])
+        first = parameters[0]
+        size = sum(p.numel() for p in parameters)
+        self.data = torch.empty(size, dtype=first.dtype, device=first.device)
         self.grad = torch.zeros_like(self.data)
         offset = 0
         for parameter in parameters:
-            size = parameter.numel()
-            parameter.data = self.data[offset : offset + size].view_as(parameter)
-            parameter.grad = self.grad[offset : offset + size].view_as(parameter)
-            offset += size
+            # Views with the parameter's own strides, so a channels-last weight stays one.
+            shape, strides = parameter.shape, parameter.stride()
+            view = self.data.as_strided(shape, strides, offset)
+            view.copy_(parameter.detach())
+            parameter.data = view
+            parameter.grad = self.grad.as_strided(shape, strides, offset)
+            offset += parameter.numel()
 
     def clip_grad_norm_(self, max_norm: float) -> torch.Tensor:
         """Scales `grad` down to norm `max_norm` when it is longer, as `clip_grad_norm_` does;

@@ -131,7 +131,8 @@ def test_hand_written_and_autograd_updates_agree(double):
         learners.append(dqn.Learner(args, VECTOR, 3, torch.device("cpu")))
     by_hand, by_autograd = learners
     assert by_hand.mlp is not None
-    by_autograd.mlp = None
+    by_autograd.mlp = None  # the path every other network takes
+    by_autograd.q_network.requires_grad_(True)
     for step in range(5):
         results = [learner.update(batch) for learner in learners]
         torch.testing.assert_close(results[0], results[1])
@@ -159,3 +160,23 @@ def _q_and_targets(learner: dqn.Learner, batch, double: bool):
             online,
         )
         return learner.q_network(obs).gather(1, actions[:, None]).squeeze(1), targets
+
+
+def test_flat_parameters_keep_channels_last_weights_and_their_gradients():
+    torch.manual_seed(0)
+    network = torch.nn.Sequential(
+        torch.nn.Conv2d(2, 3, 3), torch.nn.Flatten(), torch.nn.Linear(12, 2)
+    )
+    network.to(memory_format=torch.channels_last)
+    reference = copy.deepcopy(network)
+    flat = FlatParameters(network)
+    weight = network[0].weight
+    assert weight.is_contiguous(memory_format=torch.channels_last)
+    assert weight.grad.stride() == weight.stride()
+    torch.testing.assert_close(weight, reference[0].weight)
+    images = torch.rand(4, 2, 4, 4)
+    network(images).sum().backward()
+    reference(images).sum().backward()
+    for ours, theirs in zip(network.parameters(), reference.parameters(), strict=True):
+        torch.testing.assert_close(ours.grad, theirs.grad)
+    assert flat.grad.abs().sum() > 0
