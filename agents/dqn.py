@@ -80,7 +80,7 @@ class Learner:
         # Each network's parameters live in one flat tensor: clipping, Adam and the target update
         # are then a few tensor ops (see agents.optim).
         self.weights = FlatParameters(self.q_network)
-        self.target_weights = FlatParameters(self.target_network)
+        self.target_weights = FlatParameters(self.target_network, gradients=False)
         self.optimizer = Adam(self.weights, lr=args.learning_rate)
         self.forward = torch.compile(self.q_network) if args.compile else self.q_network
         # MLPs take their gradient by hand, other networks (and compiled ones) through autograd.

@@ -18,16 +18,17 @@ from torch.optim.adam import adam
 
 
 class FlatParameters:
-    """Moves every parameter of `module` into one tensor, `data`, and gives each a gradient that
-    is a view into another, `grad`, so that backward passes accumulate into `grad` in place.
-    Call it after the module has moved to its device: `module.to` would break the views."""
+    """Moves every parameter of `module` into one tensor, `data`, and (with `gradients`) gives
+    each a gradient that is a view into another, `grad`, so that backward passes accumulate into
+    `grad` in place. Call it after the module has moved to its device: `module.to` would break
+    the views."""
 
-    def __init__(self, module: nn.Module) -> None:
+    def __init__(self, module: nn.Module, gradients: bool = True) -> None:
         parameters = list(module.parameters())
         first = parameters[0]
         size = sum(p.numel() for p in parameters)
         self.data = torch.empty(size, dtype=first.dtype, device=first.device)
-        self.grad = torch.zeros_like(self.data)
+        self.grad = torch.zeros_like(self.data) if gradients else None
         offset = 0
         for parameter in parameters:
             # Views with the parameter's own strides, so a channels-last weight stays one.
@@ -35,7 +36,8 @@ class FlatParameters:
             view = self.data.as_strided(shape, strides, offset)
             view.copy_(parameter.detach())
             parameter.data = view
-            parameter.grad = self.grad.as_strided(shape, strides, offset)
+            if self.grad is not None:
+                parameter.grad = self.grad.as_strided(shape, strides, offset)
             offset += parameter.numel()
 
     def clip_grad_norm_(self, max_norm: float) -> torch.Tensor:
