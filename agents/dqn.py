@@ -49,17 +49,18 @@ def td_targets(
     discounts: torch.Tensor,
     next_target_q: torch.Tensor,
     next_online_q: torch.Tensor | None,
+    out: torch.Tensor | None = None,
 ) -> torch.Tensor:
     """n-step TD targets `returns + discounts * V(next_obs)`, where `discounts` is gamma^n, or 0
     after a terminal step. V is the target network's value of the online network's greedy action
     (Double DQN: pass the online network's Q-values at next_obs) or the target network's own
-    maximum (pass None)."""
+    maximum (pass None). Written into `out` when given."""
     if next_online_q is not None:
         greedy = next_online_q.argmax(dim=1, keepdim=True)
         next_values = next_target_q.gather(1, greedy).squeeze(1)
     else:
         next_values = next_target_q.amax(dim=1)
-    return torch.addcmul(returns, discounts, next_values)
+    return torch.addcmul(returns, discounts, next_values, out=out)
 
 
 class Learner:
@@ -81,7 +82,7 @@ class Learner:
         # are then a few tensor ops (see agents.optim).
         self.weights = FlatParameters(self.q_network)
         self.target_weights = FlatParameters(self.target_network, gradients=False)
-        self.optimizer = Adam(self.weights, lr=args.learning_rate)
+        self.optimizer = Adam(self.weights, lr=args.learning_rate, max_grad_norm=args.max_grad_norm)
         self.forward = torch.compile(self.q_network) if args.compile else self.q_network
         # MLPs take their gradient by hand, other networks (and compiled ones) through autograd.
         self.mlp = None
@@ -105,45 +106,84 @@ class Learner:
             q = self.forward(obs_tensor)
         return q.argmax(dim=1).cpu().numpy()
 
-    def update(self, batch: dict[str, np.ndarray]) -> tuple[torch.Tensor, torch.Tensor]:
-        """One gradient step on a replay batch; returns (loss, mean Q) as device tensors, so no
-        host sync happens here."""
-        obs, next_obs = self.to_device(batch["obs"]), self.to_device(batch["next_obs"])
-        actions = self.to_device(batch["actions"])
-        returns, discounts = self.to_device(batch["returns"]), self.to_device(batch["discounts"])
-        if self.mlp is not None:
-            loss, q_taken = self._mlp_gradient(obs, actions, returns, discounts, next_obs)
-        else:
-            loss, q_taken = self._autograd_gradient(obs, actions, returns, discounts, next_obs)
-        self.weights.clip_grad_norm_(self.args.max_grad_norm)
-        self.optimizer.step()
-        return loss, q_taken.mean()
-
-    def _autograd_gradient(self, obs, actions, returns, discounts, next_obs):
+    def update(
+        self, batch: dict[str, np.ndarray], steps: int = 1
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """`steps` gradient steps, one after another, each on the next `1 / steps` of a replay
+        batch: what `steps` batches sampled in a row give, since nothing else changes between
+        them. Returns the sums over the steps of each step's loss and mean Q, as device tensors,
+        so no host sync happens here."""
+        data = {name: self.to_device(values) for name, values in batch.items()}
+        rows = len(data["actions"]) // steps
+        # The target network is the same for every step: its Q-values come in one pass.
         with torch.no_grad():
-            next_online_q = self.forward(next_obs) if self.args.double else None
-            targets = td_targets(returns, discounts, self.target_network(next_obs), next_online_q)
-        q_taken = self.forward(obs).gather(1, actions[:, None]).squeeze(1)
-        loss = F.smooth_l1_loss(q_taken, targets)
-        self.weights.grad.zero_()
-        loss.backward()
-        return loss.detach(), q_taken.detach()
+            if self.mlp is not None:
+                next_target_q, _ = self.target_mlp.forward(data["next_obs"].flatten(1).float())
+            else:
+                next_target_q = self.target_network(data["next_obs"])
+        targets = torch.empty_like(data["returns"])
+        q_taken = torch.empty_like(targets)
+        if not self.args.double:  # then the targets do not depend on the online network either
+            td_targets(data["returns"], data["discounts"], next_target_q, None, out=targets)
+        steps_of = self._mlp_steps if self.mlp is not None else self._autograd_steps
+        steps_of(data, next_target_q, targets, q_taken, steps, rows)
+        loss = F.smooth_l1_loss(q_taken, targets, reduction="sum") / rows
+        return loss, q_taken.sum() / rows
 
-    def _mlp_gradient(self, obs, actions, returns, discounts, next_obs):
-        rows = len(obs)
-        x = torch.cat((obs, next_obs)).flatten(1).float()
-        # Double DQN's online Q-values at next_obs come from the same forward pass as obs's.
-        q, inputs = self.mlp.forward(x if self.args.double else x[:rows])
-        next_online_q = q[rows:] if self.args.double else None
-        next_target_q, _ = self.target_mlp.forward(x[rows:])
-        targets = td_targets(returns, discounts, next_target_q, next_online_q)
-        q_taken = q[:rows].gather(1, actions[:, None]).squeeze(1)
-        loss = F.smooth_l1_loss(q_taken, targets)
-        # The mean Huber loss's gradient: each error clipped to [-1, 1], over the batch size.
-        errors = torch.sub(q_taken, targets).clamp_(-1.0, 1.0).div_(rows)
-        grad_q = torch.zeros_like(q[:rows]).scatter_(1, actions[:, None], errors[:, None])
-        self.mlp.backward(inputs, grad_q)
-        return loss, q_taken
+    def _autograd_steps(self, data, next_target_q, targets, q_taken, steps, rows) -> None:
+        for step in range(steps):
+            part = slice(step * rows, (step + 1) * rows)
+            obs, actions = data["obs"][part], data["actions"][part]
+            if self.args.double:
+                with torch.no_grad():
+                    next_online_q = self.forward(data["next_obs"][part])
+                    td_targets(
+                        data["returns"][part],
+                        data["discounts"][part],
+                        next_target_q[part],
+                        next_online_q,
+                        out=targets[part],
+                    )
+            q = self.forward(obs).gather(1, actions[:, None]).squeeze(1)
+            loss = F.smooth_l1_loss(q, targets[part])
+            self.weights.grad.zero_()
+            loss.backward()
+            q_taken[part] = q.detach()
+            self.optimizer.step()
+
+    def _mlp_steps(self, data, next_target_q, targets, q_taken, steps, rows) -> None:
+        # Each step's tensors are views made for all steps in a few calls: at Catch's sizes a
+        # step is ~25 small ops, and every call costs a few µs however small its tensors.
+        double = self.args.double
+        obs = data["obs"].flatten(1).float().view(steps, rows, -1)
+        if double:  # each step's online pass covers its obs and its next_obs together
+            next_obs = data["next_obs"].flatten(1).float().view(steps, rows, -1)
+            obs = torch.cat((obs, next_obs), dim=1)
+        actions = data["actions"][:, None]
+        # The mean Huber loss's gradient with respect to q_taken is each error clipped to
+        # [-1, 1], over the batch size; with respect to the Q-values, that at the action taken.
+        action_masks = torch.zeros_like(next_target_q).scatter_(1, actions, 1.0 / rows)
+        per_step = [
+            obs.unbind(),
+            actions.view(steps, rows, 1).unbind(),
+            action_masks.view(steps, rows, -1).unbind(),
+            targets.view(steps, rows, 1).unbind(),
+            q_taken.view(steps, rows, 1).unbind(),
+        ]
+        if double:
+            per_step.append(data["returns"].view(steps, rows).unbind())
+            per_step.append(data["discounts"].view(steps, rows).unbind())
+            per_step.append(next_target_q.view(steps, rows, -1).unbind())
+        for x, action, action_mask, target, taken, *bootstrap in zip(*per_step, strict=True):
+            q, inputs = self.mlp.forward(x)
+            if double:
+                returns, discounts, next_target = bootstrap
+                td_targets(returns, discounts, next_target, q[rows:], out=target.view(rows))
+                q = q[:rows]
+            torch.gather(q, 1, action, out=taken)
+            errors = torch.sub(taken, target).clamp_(-1.0, 1.0)
+            self.mlp.backward(inputs, torch.mul(action_mask, errors))
+            self.optimizer.step()
 
     def update_target(self) -> None:
         self.target_weights.data.lerp_(self.weights.data, self.args.tau)
@@ -364,12 +404,14 @@ class Trainer:
                 lives = new_lives
                 obs = next_obs
 
-                while self.global_step >= self.next_update and buffer.can_sample():
-                    self.next_update += args.train_frequency
-                    loss, q_mean = learner.update(buffer.sample(args.batch_size))
+                due = (self.global_step - self.next_update) // args.train_frequency + 1
+                if due > 0 and buffer.can_sample():
+                    # The gradient steps due since the last env step, sampled in one batch.
+                    self.next_update += due * args.train_frequency
+                    loss, q_mean = learner.update(buffer.sample(args.batch_size * due), due)
                     loss_sum += loss
                     q_sum += q_mean
-                    updates_in_window += 1
+                    updates_in_window += due
                 if self.global_step >= self.next_target_update:
                     learner.update_target()
                     self.next_target_update += args.target_network_frequency

@@ -137,7 +137,9 @@ class MLPGradient:
         grad = grad_q
         for index in reversed(range(len(self.layers))):
             weight, _, bias = self.layers[index]
-            layer_input = inputs[index][:rows]
+            layer_input = inputs[index]
+            if len(layer_input) > rows:
+                layer_input = layer_input[:rows]
             torch.mm(grad.t(), layer_input, out=weight.grad)
             torch.sum(grad, dim=0, out=bias.grad)
             if index:  # through the ReLU that made this layer's input

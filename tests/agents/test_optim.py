@@ -41,32 +41,17 @@ def test_flat_parameters_alias_the_module_and_backward_fills_the_flat_gradient()
     torch.testing.assert_close(flat.grad, expected)
 
 
-@pytest.mark.parametrize("max_norm", [1e-3, 1e3])  # clipped, and left alone
-def test_clipping_matches_clip_grad_norm(max_norm):
+@pytest.mark.parametrize("max_norm", [None, 1e-2, 1e3])  # not clipping, clipped, left alone
+def test_adam_matches_torch_step_for_step_and_resumes_from_its_state(max_norm):
     network, reference = _network(), _network()
     flat = FlatParameters(network)
-    obs = torch.rand(5, 6)
-    network(obs).sum().backward()
-    reference(obs).sum().backward()
-    torch.testing.assert_close(
-        flat.clip_grad_norm_(max_norm),
-        torch.nn.utils.clip_grad_norm_(reference.parameters(), max_norm),
-    )
-    torch.testing.assert_close(
-        flat.grad, torch.cat([p.grad.flatten() for p in reference.parameters()])
-    )
-
-
-def test_adam_matches_torch_step_for_step_and_resumes_from_its_state():
-    network, reference = _network(), _network()
-    flat = FlatParameters(network)
-    ours = Adam(flat, lr=1e-2)
+    ours = Adam(flat, lr=1e-2, max_grad_norm=max_norm)
     theirs = torch.optim.Adam(reference.parameters(), lr=1e-2)
     generator = torch.Generator().manual_seed(1)
     for step in range(30):
         if step == 15:  # a fresh Adam loaded from the state carries on the same
             state = copy.deepcopy(ours.state_dict())
-            ours = Adam(flat, lr=0.5)
+            ours = Adam(flat, lr=0.5, max_grad_norm=max_norm)
             ours.load_state_dict(state)
         obs = torch.rand(5, 6, generator=generator)
         flat.grad.zero_()
@@ -74,7 +59,12 @@ def test_adam_matches_torch_step_for_step_and_resumes_from_its_state():
         network(obs).square().mean().backward()
         reference(obs).square().mean().backward()
         ours.step()
+        if max_norm is not None:
+            torch.nn.utils.clip_grad_norm_(reference.parameters(), max_norm)
         theirs.step()
+        torch.testing.assert_close(
+            flat.grad, torch.cat([p.grad.flatten() for p in reference.parameters()])
+        )
     torch.testing.assert_close(
         flat.data, torch.cat([p.detach().flatten() for p in reference.parameters()])
     )
@@ -146,6 +136,39 @@ def test_hand_written_and_autograd_updates_agree(double):
     q_taken, targets = _q_and_targets(by_autograd, batch, double)
     by_autograd.update(batch)
     torch.testing.assert_close(loss, F.smooth_l1_loss(q_taken, targets))
+
+
+@pytest.mark.parametrize("double", [True, False])
+@pytest.mark.parametrize("by_hand", [True, False])
+def test_steps_in_one_call_are_the_steps_on_each_slice_in_turn(double, by_hand):
+    rng = np.random.default_rng(1)
+    batch = {
+        "obs": rng.random((4 * 8, 6), dtype=np.float32),
+        "actions": rng.integers(3, size=4 * 8),
+        "returns": rng.normal(size=4 * 8).astype(np.float32) * 3,
+        "discounts": np.where(rng.random(4 * 8) < 0.2, 0.0, 0.99).astype(np.float32),
+        "next_obs": rng.random((4 * 8, 6), dtype=np.float32),
+    }
+    args = dqn.Args(learning_rate=1e-2, mlp_hidden=(16, 8), double=double, max_grad_norm=0.5)
+    learners = []
+    for _ in range(2):
+        torch.manual_seed(0)
+        learner = dqn.Learner(args, VECTOR, 3, torch.device("cpu"))
+        learner.update(batch)  # online and target networks apart
+        if not by_hand:
+            learner.mlp = None
+            learner.q_network.requires_grad_(True)
+        learners.append(learner)
+    together, one_by_one = learners
+    loss, q_mean = together.update(batch, steps=4)
+    results = [
+        one_by_one.update({name: values[i * 8 : (i + 1) * 8] for name, values in batch.items()})
+        for i in range(4)
+    ]
+    torch.testing.assert_close(together.weights.data, one_by_one.weights.data)
+    torch.testing.assert_close(loss, sum(result[0] for result in results))
+    torch.testing.assert_close(q_mean, sum(result[1] for result in results))
+    assert together.optimizer.steps == one_by_one.optimizer.steps == 5
 
 
 def _q_and_targets(learner: dqn.Learner, batch, double: bool):

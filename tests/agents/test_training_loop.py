@@ -64,13 +64,16 @@ def test_the_loop_stores_exactly_the_transitions_the_vector_env_gave(monkeypatch
     envs = LoggedVectorEnv(3)
     monkeypatch.setattr(dqn, "make_train_envs", lambda env_id, num_envs: envs)
     args = dqn.Args(num_envs=3, total_timesteps=240, learning_starts=120, batch_size=16,
-                    buffer_size=3000, train_frequency=4, log_frequency=100, seed=0)  # fmt: skip
+                    buffer_size=3000, train_frequency=2, log_frequency=100, seed=0)  # fmt: skip
     trainer = dqn.Trainer(args, tmp_path, torch.device("cpu"))
     summary = trainer.train()
 
     logged = sum(len(stream.transitions) for stream in envs.streams)
     assert envs.autoresets > 10  # many episodes ended and restarted
     assert summary["total_steps"] == trainer.global_step == logged  # no autoreset step counted
+    # A gradient step at every train_frequency-th env step from learning_starts on, some of them
+    # due together (3 envs step at once).
+    assert trainer.learner.optimizer.steps == (trainer.global_step - 120) // 2 + 1
     batch = trainer.buffer.sample(512)
     for i in range(512):
         truth = _find(envs.streams, batch["obs"][i])
