@@ -111,7 +111,7 @@ class Learner:
     ) -> tuple[torch.Tensor, torch.Tensor]:
         """`steps` gradient steps, one after another, each on the next `1 / steps` of a replay
         batch: what `steps` batches sampled in a row give, since nothing else changes between
-        them. Returns the sums over the steps of each step's loss and mean Q, as device tensors,
+        them. Returns the mean over the steps of each step's loss and mean Q, as device tensors,
         so no host sync happens here."""
         data = {name: self.to_device(values) for name, values in batch.items()}
         rows = len(data["actions"]) // steps
@@ -127,8 +127,7 @@ class Learner:
             td_targets(data["returns"], data["discounts"], next_target_q, None, out=targets)
         steps_of = self._mlp_steps if self.mlp is not None else self._autograd_steps
         steps_of(data, next_target_q, targets, q_taken, steps, rows)
-        loss = F.smooth_l1_loss(q_taken, targets, reduction="sum") / rows
-        return loss, q_taken.sum() / rows
+        return F.smooth_l1_loss(q_taken, targets), q_taken.mean()
 
     def _autograd_steps(self, data, next_target_q, targets, q_taken, steps, rows) -> None:
         for step in range(steps):
@@ -409,8 +408,8 @@ class Trainer:
                     # The gradient steps due since the last env step, sampled in one batch.
                     self.next_update += due * args.train_frequency
                     loss, q_mean = learner.update(buffer.sample(args.batch_size * due), due)
-                    loss_sum += loss
-                    q_sum += q_mean
+                    loss_sum.add_(loss, alpha=due)
+                    q_sum.add_(q_mean, alpha=due)
                     updates_in_window += due
                 if self.global_step >= self.next_target_update:
                     learner.update_target()

@@ -133,12 +133,12 @@ class MLPGradient:
     def backward(self, inputs: list[torch.Tensor], grad_q: torch.Tensor) -> None:
         """Writes into every parameter's `.grad` the gradient of a loss whose gradient with respect
         to the Q-values of the first `len(grad_q)` rows of `forward`'s batch is `grad_q`."""
-        rows = len(grad_q)
+        rows = grad_q.shape[0]
         grad = grad_q
         for index in reversed(range(len(self.layers))):
             weight, _, bias = self.layers[index]
             layer_input = inputs[index]
-            if len(layer_input) > rows:
+            if layer_input.shape[0] > rows:
                 layer_input = layer_input[:rows]
             torch.mm(grad.t(), layer_input, out=weight.grad)
             torch.sum(grad, dim=0, out=bias.grad)
