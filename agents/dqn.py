@@ -64,7 +64,7 @@ def td_targets(
 
 
 class Learner:
-    """The online and target Q-networks, their optimizer, and the gradient step."""
+    """The online and target Q-networks, their optimizer, and the gradient steps."""
 
     def __init__(self, args: Args, observation_space, num_actions: int, device: torch.device):
         self.args = args
@@ -114,22 +114,28 @@ class Learner:
         them. Returns the mean over the steps of each step's loss and mean Q, as device tensors,
         so no host sync happens here."""
         data = {name: self.to_device(values) for name, values in batch.items()}
-        rows = len(data["actions"]) // steps
+        rows, left_over = divmod(len(data["actions"]), steps)
+        if left_over or not rows:
+            raise ValueError(f"a batch of {len(data['actions'])} does not split into {steps} steps")
+        if self.mlp is not None:  # the MLP's passes take float rows
+            for name in ("obs", "next_obs"):
+                data[name] = data[name].flatten(1).float()
         # The target network is the same for every step: its Q-values come in one pass.
         with torch.no_grad():
             if self.mlp is not None:
-                next_target_q, _ = self.target_mlp.forward(data["next_obs"].flatten(1).float())
+                next_target_q, _ = self.target_mlp.forward(data["next_obs"])
             else:
                 next_target_q = self.target_network(data["next_obs"])
         targets = torch.empty_like(data["returns"])
         q_taken = torch.empty_like(targets)
         if not self.args.double:  # then the targets do not depend on the online network either
             td_targets(data["returns"], data["discounts"], next_target_q, None, out=targets)
-        steps_of = self._mlp_steps if self.mlp is not None else self._autograd_steps
-        steps_of(data, next_target_q, targets, q_taken, steps, rows)
+        take_steps = self._mlp_steps if self.mlp is not None else self._autograd_steps
+        take_steps(data, next_target_q, targets, q_taken, steps, rows)
         return F.smooth_l1_loss(q_taken, targets), q_taken.mean()
 
     def _autograd_steps(self, data, next_target_q, targets, q_taken, steps, rows) -> None:
+        """The steps through autograd; fills in `q_taken`, and `targets` with Double DQN."""
         for step in range(steps):
             part = slice(step * rows, (step + 1) * rows)
             obs, actions = data["obs"][part], data["actions"][part]
@@ -151,13 +157,13 @@ class Learner:
             self.optimizer.step()
 
     def _mlp_steps(self, data, next_target_q, targets, q_taken, steps, rows) -> None:
+        """The steps by `MLPGradient`; fills in `q_taken`, and `targets` with Double DQN."""
         # Each step's tensors are views made for all steps in a few calls: at Catch's sizes a
         # step is ~25 small ops, and every call costs a few µs however small its tensors.
         double = self.args.double
-        obs = data["obs"].flatten(1).float().view(steps, rows, -1)
+        obs = data["obs"].view(steps, rows, -1)
         if double:  # each step's online pass covers its obs and its next_obs together
-            next_obs = data["next_obs"].flatten(1).float().view(steps, rows, -1)
-            obs = torch.cat((obs, next_obs), dim=1)
+            obs = torch.cat((obs, data["next_obs"].view(steps, rows, -1)), dim=1)
         actions = data["actions"][:, None]
         # The mean Huber loss's gradient with respect to q_taken is each error clipped to
         # [-1, 1], over the batch size; with respect to the Q-values, that at the action taken.

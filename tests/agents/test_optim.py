@@ -104,63 +104,86 @@ def test_mlp_gradient_is_only_for_plain_mlps():
         MLPGradient(_network(dueling=True))
 
 
+def _replay_batch(rows: int, seed: int = 0) -> dict[str, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    return {
+        "obs": rng.random((rows, 6), dtype=np.float32),
+        "actions": rng.integers(3, size=rows),
+        "returns": rng.normal(size=rows).astype(np.float32) * 3,  # errors on both sides of 1
+        "discounts": np.where(rng.random(rows) < 0.2, 0.0, 0.99).astype(np.float32),
+        "next_obs": rng.random((rows, 6), dtype=np.float32),
+    }
+
+
+def _learner(args: dqn.Args, by_hand: bool) -> dqn.Learner:
+    torch.manual_seed(0)
+    learner = dqn.Learner(args, VECTOR, 3, torch.device("cpu"))
+    assert learner.mlp is not None
+    if not by_hand:  # the autograd path every other network takes
+        learner.mlp = None
+        learner.q_network.requires_grad_(True)
+    return learner
+
+
 @pytest.mark.parametrize("double", [True, False])
 def test_hand_written_and_autograd_updates_agree(double):
-    rng = np.random.default_rng(0)
-    batch = {
-        "obs": rng.random((32, 6), dtype=np.float32),
-        "actions": rng.integers(3, size=32),
-        "returns": rng.normal(size=32).astype(np.float32) * 3,  # errors on both sides of 1
-        "discounts": np.where(rng.random(32) < 0.2, 0.0, 0.99).astype(np.float32),
-        "next_obs": rng.random((32, 6), dtype=np.float32),
-    }
+    batch = _replay_batch(32)
     args = dqn.Args(learning_rate=1e-2, mlp_hidden=(16, 8), double=double, max_grad_norm=0.5)
-    learners = []
-    for _ in range(2):
-        torch.manual_seed(0)
-        learners.append(dqn.Learner(args, VECTOR, 3, torch.device("cpu")))
-    by_hand, by_autograd = learners
-    assert by_hand.mlp is not None
-    by_autograd.mlp = None  # the path every other network takes
-    by_autograd.q_network.requires_grad_(True)
+    by_hand, by_autograd = _learner(args, by_hand=True), _learner(args, by_hand=False)
     for step in range(5):
-        results = [learner.update(batch) for learner in learners]
+        results = [learner.update(batch) for learner in (by_hand, by_autograd)]
         torch.testing.assert_close(results[0], results[1])
         if step == 2:
-            for learner in learners:
+            for learner in (by_hand, by_autograd):
                 learner.update_target()
     torch.testing.assert_close(by_hand.weights.data, by_autograd.weights.data)
     torch.testing.assert_close(by_hand.target_weights.data, by_autograd.target_weights.data)
     # The update is the mean Huber loss's, as F.smooth_l1_loss defines it.
     loss, _ = by_hand.update(batch)
-    q_taken, targets = _q_and_targets(by_autograd, batch, double)
+    q_taken, targets = _q_and_targets(
+        by_autograd.q_network, by_autograd.target_network, batch, double
+    )
     by_autograd.update(batch)
-    torch.testing.assert_close(loss, F.smooth_l1_loss(q_taken, targets))
+    torch.testing.assert_close(loss, F.smooth_l1_loss(q_taken.detach(), targets))
+
+
+@pytest.mark.parametrize("double", [True, False])
+@pytest.mark.parametrize("by_hand", [True, False])
+def test_updates_are_torchs_clipped_adam_steps_on_the_huber_loss(double, by_hand):
+    args = dqn.Args(learning_rate=1e-2, mlp_hidden=(16, 8), double=double, max_grad_norm=0.05)
+    learner = _learner(args, by_hand)
+    reference = copy.deepcopy(learner.q_network).requires_grad_(True)
+    reference_target = copy.deepcopy(learner.target_network)
+    adam = torch.optim.Adam(reference.parameters(), lr=1e-2)
+    for step in range(4):
+        batch = _replay_batch(32, seed=step)
+        learner.update(batch)
+        q_taken, targets = _q_and_targets(reference, reference_target, batch, double)
+        adam.zero_grad()
+        F.smooth_l1_loss(q_taken, targets).backward()
+        norm = torch.nn.utils.clip_grad_norm_(reference.parameters(), args.max_grad_norm)
+        assert norm > args.max_grad_norm  # clipped
+        adam.step()
+        torch.testing.assert_close(
+            learner.weights.data, torch.cat([p.detach().flatten() for p in reference.parameters()])
+        )
 
 
 @pytest.mark.parametrize("double", [True, False])
 @pytest.mark.parametrize("by_hand", [True, False])
 def test_steps_in_one_call_are_the_steps_on_each_slice_in_turn(double, by_hand):
-    rng = np.random.default_rng(1)
-    batch = {
-        "obs": rng.random((4 * 8, 6), dtype=np.float32),
-        "actions": rng.integers(3, size=4 * 8),
-        "returns": rng.normal(size=4 * 8).astype(np.float32) * 3,
-        "discounts": np.where(rng.random(4 * 8) < 0.2, 0.0, 0.99).astype(np.float32),
-        "next_obs": rng.random((4 * 8, 6), dtype=np.float32),
-    }
-    args = dqn.Args(learning_rate=1e-2, mlp_hidden=(16, 8), double=double, max_grad_norm=0.5)
-    learners = []
-    for _ in range(2):
-        torch.manual_seed(0)
-        learner = dqn.Learner(args, VECTOR, 3, torch.device("cpu"))
-        learner.update(batch)  # online and target networks apart
-        if not by_hand:
-            learner.mlp = None
-            learner.q_network.requires_grad_(True)
-        learners.append(learner)
-    together, one_by_one = learners
+    args = dqn.Args(learning_rate=0.1, mlp_hidden=(16, 8), double=double, max_grad_norm=0.05)
+    together, one_by_one = _learner(args, by_hand), _learner(args, by_hand)
+    for learner in (together, one_by_one):
+        learner.update(_replay_batch(8))  # online and target networks apart
+    # A batch that lowers the values of the greedy actions at next_obs, so that Double DQN's
+    # greedy actions change from step to step: each step must take its own.
+    batch = _replay_batch(4 * 8, seed=1)
+    next_obs = torch.from_numpy(batch["next_obs"])
+    greedy_before = together.q_network(next_obs).argmax(dim=1)
+    batch.update(obs=batch["next_obs"], actions=greedy_before.numpy(), returns=batch["returns"] - 3)
     loss, q_mean = together.update(batch, steps=4)
+    assert not torch.equal(together.q_network(next_obs).argmax(dim=1), greedy_before)
     results = [
         one_by_one.update({name: values[i * 8 : (i + 1) * 8] for name, values in batch.items()})
         for i in range(4)
@@ -169,20 +192,22 @@ def test_steps_in_one_call_are_the_steps_on_each_slice_in_turn(double, by_hand):
     torch.testing.assert_close(loss, sum(result[0] for result in results) / 4)
     torch.testing.assert_close(q_mean, sum(result[1] for result in results) / 4)
     assert together.optimizer.steps == one_by_one.optimizer.steps == 5
+    with pytest.raises(ValueError, match="does not split into 3 steps"):
+        together.update(batch, steps=3)
 
 
-def _q_and_targets(learner: dqn.Learner, batch, double: bool):
+def _q_and_targets(network, target_network, batch, double: bool):
+    """Q-values of the actions taken, with autograd, and the TD targets, without."""
+    obs, next_obs = torch.from_numpy(batch["obs"]), torch.from_numpy(batch["next_obs"])
+    actions = torch.from_numpy(batch["actions"])
     with torch.no_grad():
-        obs, next_obs = torch.from_numpy(batch["obs"]), torch.from_numpy(batch["next_obs"])
-        actions = torch.from_numpy(batch["actions"])
-        online = learner.q_network(next_obs) if double else None
         targets = dqn.td_targets(
             torch.from_numpy(batch["returns"]),
             torch.from_numpy(batch["discounts"]),
-            learner.target_network(next_obs),
-            online,
+            target_network(next_obs),
+            network(next_obs) if double else None,
         )
-        return learner.q_network(obs).gather(1, actions[:, None]).squeeze(1), targets
+    return network(obs).gather(1, actions[:, None]).squeeze(1), targets
 
 
 def test_flat_parameters_keep_channels_last_weights_and_their_gradients():

@@ -4,6 +4,7 @@ transition across an autoreset, a lost life terminal for learning, truncation bo
 from __future__ import annotations
 
 import numpy as np
+import pytest
 import torch
 from gymnasium import spaces
 from gymnasium.vector import AutoresetMode, VectorEnv
@@ -66,6 +67,16 @@ def test_the_loop_stores_exactly_the_transitions_the_vector_env_gave(monkeypatch
     args = dqn.Args(num_envs=3, total_timesteps=240, learning_starts=120, batch_size=16,
                     buffer_size=3000, train_frequency=2, log_frequency=100, seed=0)  # fmt: skip
     trainer = dqn.Trainer(args, tmp_path, torch.device("cpu"))
+    updates = []  # (env steps so far, gradient steps, loss, mean Q) of each call
+    update = trainer.learner.update
+
+    def logged_update(batch, steps):
+        assert len(batch["actions"]) == args.batch_size * steps  # a whole batch for every step
+        loss, q_mean = update(batch, steps)
+        updates.append((trainer.global_step, steps, loss.item(), q_mean.item()))
+        return loss, q_mean
+
+    trainer.learner.update = logged_update
     summary = trainer.train()
 
     logged = sum(len(stream.transitions) for stream in envs.streams)
@@ -74,6 +85,20 @@ def test_the_loop_stores_exactly_the_transitions_the_vector_env_gave(monkeypatch
     # A gradient step at every train_frequency-th env step from learning_starts on, some of them
     # due together (3 envs step at once).
     assert trainer.learner.optimizer.steps == (trainer.global_step - 120) // 2 + 1
+    assert any(steps > 1 for _, steps, _, _ in updates)
+    # Each progress row averages the losses and Q-values of the gradient steps since the last.
+    rows = np.genfromtxt(tmp_path / "progress.csv", delimiter=",", names=True)
+    previous = 0
+    for row in rows:
+        window = [u for u in updates if previous < u[0] <= row["step"]]
+        previous = row["step"]
+        if not window:
+            assert np.isnan(row["td_loss"])
+            continue
+        steps = np.array([u[1] for u in window])
+        for column, index in (("td_loss", 2), ("q_values", 3)):
+            expected = np.sum(steps * [u[index] for u in window]) / steps.sum()
+            assert row[column] == pytest.approx(expected, rel=1e-5)
     batch = trainer.buffer.sample(512)
     for i in range(512):
         truth = _find(envs.streams, batch["obs"][i])
