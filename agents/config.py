@@ -6,7 +6,9 @@ no meaning for (see its `UNSUPPORTED`). Presets set every value the user did not
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Literal
 
 import torch
@@ -160,6 +162,14 @@ def validate(args: Args) -> None:
         )
     if args.render and args.video:
         raise UsageError("--render human and --video cannot go together; pick one")
+    if args.video:
+        video = Path(args.video)
+        nearest = next(path for path in (video, *video.parents) if path.exists())
+        if not nearest.is_dir() or not os.access(nearest, os.W_OK):
+            raise UsageError(
+                f"--video {args.video}: {nearest} is not a directory this user can write to; "
+                "pass another directory for the videos"
+            )
 
 
 def pick_device(name: str) -> torch.device:

@@ -5,8 +5,6 @@ seeded episodes."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import gymnasium as gym
 
 from agents.environments import make_eval_env
@@ -43,7 +41,6 @@ def evaluate_policy(
     rendered = render == "human" or video_dir is not None
     env = make_eval_env(env_id, render_mode="rgb_array" if rendered else None)
     if video_dir:
-        Path(video_dir).mkdir(parents=True, exist_ok=True)
         env = gym.wrappers.RecordVideo(
             env, video_dir, episode_trigger=lambda _: True, disable_logger=True
         )

@@ -142,9 +142,12 @@ def _usage_error(argv: list[str], capsys) -> str:
         (["--seed", "-1"], "--seed cannot be negative"),
         (["--mlp-hidden", "64", "0"], "--mlp-hidden sizes must be at least 1"),
         (["--evaluate", "/nonexistent/run"], "no checkpoint at /nonexistent/run"),
+        (["--video", "{tmp_path}/file/videos"], "file is not a directory this user can write"),
     ],
 )
 def test_bad_input_is_one_line_and_exit_2(argv, message, capsys, tmp_path):
+    (tmp_path / "file").write_text("")
+    argv = [value.format(tmp_path=tmp_path) for value in argv]
     assert message in _usage_error([*argv, "--run-dir", str(tmp_path / "run")], capsys)
 
 
