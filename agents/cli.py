@@ -32,6 +32,13 @@ class UsageError(Exception):
     """A mistake in what the user asked for; its message says what was wrong and what to do."""
 
 
+class Parser(argparse.ArgumentParser):
+    """argparse, but a bad flag is one line, as a `UsageError` is, not the whole usage first."""
+
+    def error(self, message: str) -> typing.NoReturn:
+        self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
+
+
 def field_docs(cls: type) -> dict[str, str]:
     """The docstring under each field of the dataclass `cls`, read from its source."""
     tree = ast.parse(textwrap.dedent(inspect.getsource(cls)))
@@ -77,7 +84,7 @@ def build_parser(
     """An argparse parser with one flag per field of `cls`. Every flag defaults to None, so
     `resolve` can tell a typed flag from a default; the help shows the real defaults, and each
     preset's value where it differs."""
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog=prog, description=description, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     docs = field_docs(cls)
@@ -86,11 +93,13 @@ def build_parser(
         kind, _ = _base_type(hints[field.name])
         default = field.default
         help_text = docs.get(field.name, "")
-        notes = [f"default {_show(default)}"]
+        notes = [] if default is None else [f"default {_show(default)}"]
         for family, values in (presets or {}).items():
             if field.name in values and values[field.name] != default:
                 notes.append(f"{family} {_show(values[field.name])}")
-        help_text = f"{help_text} ({'; '.join(notes)})".replace("%", "%%")
+        if notes:
+            help_text = f"{help_text} ({'; '.join(notes)})"
+        help_text = help_text.replace("%", "%%")
         options: dict[str, Any] = {"default": None, "help": help_text, "dest": field.name}
         if kind is bool:
             options["action"] = argparse.BooleanOptionalAction
@@ -125,10 +134,13 @@ def resolve(cls: type[Config], *layers: Mapping[str, Any]) -> Config:
 
 def run_main(main: Callable[[], int], prog: str) -> None:
     """Runs an agent's `main` and exits with its status; a `UsageError` is one line on stderr
-    and status 2."""
+    and status 2, Ctrl-C one line and status 130 (what a shell reports for SIGINT)."""
     try:
         status = main()
     except UsageError as error:
         print(f"{prog}: error: {error}", file=sys.stderr)
         status = 2
+    except KeyboardInterrupt:
+        print(f"\n{prog}: interrupted", file=sys.stderr)
+        status = 130
     sys.exit(status)

@@ -94,7 +94,7 @@ def _print_returns(returns: list[float]) -> None:
 
 def _evaluate(policy: PolicyFactory, args: Args) -> list[float]:
     seed = args.seed + 10_000  # episodes the training envs never started from
-    return evaluate_policy(
+    returns = evaluate_policy(
         args.env,
         policy(args.eval_epsilon, np.random.default_rng(seed)),
         args.episodes,
@@ -102,6 +102,9 @@ def _evaluate(policy: PolicyFactory, args: Args) -> list[float]:
         render=args.render,
         video_dir=args.video,
     )
+    if args.video:
+        print(f"videos of the episodes in {args.video}", file=sys.stderr)
+    return returns
 
 
 def _settings(agent: Agent, typed: dict[str, Any], saved: dict[str, Any] | None) -> Args:
@@ -112,9 +115,9 @@ def _settings(agent: Agent, typed: dict[str, Any], saved: dict[str, Any] | None)
     else:
         env_id = checked_env_id(typed.get("env", Args.env))
         args = resolve(Args, agent.presets[env_family(env_id)], typed)
+    args.env = checked_env_id(args.env)
     validate(args)
     agent.validate(args)
-    checked_env_id(args.env)
     return args
 
 
@@ -193,13 +196,29 @@ def run(agent: Agent, argv: list[str] | None = None) -> int:
         args = _settings(agent, typed, None)
     device = pick_device(args.device)
     run_dir = Path(args.run_dir or default_run_dir(args.env, agent.name, args.seed))
-    taken = any((run_dir / name).exists() for name in (agent.checkpoint_name, "progress.csv"))
-    if taken and not resume:
+    if not resume:
+        if (run_dir / agent.checkpoint_name).exists():
+            raise UsageError(
+                f"{run_dir} holds another run; continue it with --resume {run_dir}, or pick a "
+                "new --run-dir"
+            )
+        if (run_dir / "progress.csv").exists():
+            raise UsageError(
+                f"{run_dir} holds the logs of another run, and no checkpoint of {agent.name} "
+                "to resume; pick a new --run-dir"
+            )
+    try:
+        run_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
         raise UsageError(
-            f"{run_dir} holds another run; continue it with --resume {run_dir}, or pick a new "
-            "--run-dir"
+            f"cannot make the run directory {run_dir} ({error.strerror}); pick another --run-dir"
+        ) from None
+    if args.learning_starts >= args.total_timesteps:
+        print(
+            f"note: learning starts at step {args.learning_starts:,}, and the run ends at "
+            f"{args.total_timesteps:,}: no gradient step will be taken (--learning-starts)",
+            file=sys.stderr,
         )
-    run_dir.mkdir(parents=True, exist_ok=True)
     args.run_dir = str(run_dir)
     write_json(run_dir / "config.json", dataclasses.asdict(args))
 
@@ -220,7 +239,15 @@ def run(agent: Agent, argv: list[str] | None = None) -> int:
         )
         print(f"training stopped: {error}; {kept}. Try a lower --learning-rate.", file=sys.stderr)
         return 1
-    returns = _evaluate(trained.policy, args)
+    try:
+        returns = _evaluate(trained.policy, args)
+    except KeyboardInterrupt:
+        print(
+            f"\ninterrupted in the final evaluation; training is done and saved. Evaluate it "
+            f"with {agent.prog} --evaluate {run_dir}",
+            file=sys.stderr,
+        )
+        return 130
     _print_returns(returns)
     summary = {
         "env_id": args.env,

@@ -29,7 +29,7 @@ import gymnasium as gym
 import numpy as np
 
 import registry
-from agents.cli import UsageError, run_main
+from agents.cli import Parser, UsageError, run_main
 from agents.environments import checked_env_id
 
 
@@ -163,19 +163,22 @@ def plot(runs: list[Run], agents: list[str], env_id: str, path: Path) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog="python -m agents.compare",
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--env", default="Catch-v0", help="the env id (default Catch-v0)")
-    parser.add_argument("--agents", nargs="+", default=["dqn", "sb3_dqn"], help="agent names")
-    parser.add_argument("--seeds", type=int, default=3, help="seeds per agent: 1, 2, ...")
+    parser.add_argument("--agents", nargs="+", default=["dqn", "sb3_dqn"],
+                        help="agent names (default dqn sb3_dqn)")  # fmt: skip
+    parser.add_argument("--seeds", type=int, default=3,
+                        help="seeds per agent: 1, 2, ... (default 3)")  # fmt: skip
     parser.add_argument("--total-timesteps", type=int, help="per run (default: each preset's)")
     parser.add_argument("--threshold", type=float,
                         help="return to reach (default: the env's reward_threshold)")  # fmt: skip
     parser.add_argument("--out-dir", help="default runs/compare__<env>__<time>")
-    parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="runs at once")
+    parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1,
+                        help="runs at once (default: one per core)")  # fmt: skip
     options = parser.parse_args(argv)
     checked_env_id(options.env)
     known = registry.agents()
@@ -204,10 +207,15 @@ def main(argv: list[str] | None = None) -> int:
     jobs = min(options.jobs, len(runs))
     threads = max(1, (os.cpu_count() or 1) // jobs)
     print(f"{len(runs)} runs, {jobs} at a time, under {out_dir}", file=sys.stderr)
-    with ThreadPoolExecutor(max_workers=jobs) as pool:
-        for run in pool.map(lambda r: _launch(r, extra, threads), runs):
-            state = "done" if run.ok else f"FAILED (exit {run.status}; see {run.run_dir}/log.txt)"
-            print(f"  {run.agent} seed {run.seed}: {state}", file=sys.stderr)
+    try:
+        with ThreadPoolExecutor(max_workers=jobs) as pool:
+            for run in pool.map(lambda r: _launch(r, extra, threads), runs):
+                log = run.run_dir / "log.txt"
+                state = "done" if run.ok else f"FAILED (exit {run.status}; see {log})"
+                print(f"  {run.agent} seed {run.seed}: {state}", file=sys.stderr)
+    except KeyboardInterrupt:  # the runs got the Ctrl-C too, and checkpointed
+        print(f"\ninterrupted; the runs so far are in {out_dir}", file=sys.stderr)
+        return 130
 
     text = table(runs, options.agents, threshold)
     command = "python -m agents.compare " + " ".join(argv if argv is not None else sys.argv[1:])

@@ -77,16 +77,17 @@ class Args:
     log_frequency: int = 1000
     """environment steps between rows of progress.csv"""
     evaluate: str | None = None
-    """a checkpoint (or run directory) to evaluate greedily instead of training"""
+    """a checkpoint (or run directory) to evaluate, with --eval-epsilon, instead of training"""
     episodes: int = 10
     """evaluation episodes (at the end of training, and for --evaluate)"""
     eval_epsilon: float = 0.05
     """epsilon of the evaluation policy (Nature DQN's 0.05 keeps a greedy agent from stalling a
     game that waits for FIRE)"""
     render: Literal["human"] | None = None
-    """with --evaluate: show the episodes in a window"""
+    """show the evaluation episodes (after training, or of --evaluate) in a window"""
     video: str | None = None
-    """with --evaluate: record the episodes as videos in this directory"""
+    """record the evaluation episodes (after training, or of --evaluate) as videos in this
+    directory"""
 
 
 PRESETS: dict[str, dict[str, Any]] = {

@@ -29,7 +29,7 @@ from tqdm import tqdm
 from agents.cli import UsageError, run_main
 from agents.command import Agent, PolicyFactory, Trained, run
 from agents.config import Args
-from agents.environments import make_train_envs, vector_info
+from agents.environments import checked_reset, make_train_envs, vector_info
 from agents.networks import MLPGradient, QNetwork, is_image_space, set_cpu_threads
 from agents.optim import Adam, FlatParameters
 from agents.replay import ReplayBuffer
@@ -224,11 +224,10 @@ def load_network(network: torch.nn.Module, checkpoint: dict[str, Any]) -> None:
     try:
         network.load_state_dict(checkpoint["q_network"])
     except RuntimeError:
-        config = checkpoint["config"]
         raise UsageError(
-            f"the checkpoint's network ({config['env']}, --mlp-hidden "
-            f"{' '.join(map(str, config['mlp_hidden']))}, dueling {config['dueling']}) does not "
-            "fit the env and network asked for; leave out --env and the network flags"
+            f"the checkpoint's network (trained on {checkpoint['config']['env']}) does not fit "
+            "the env and network asked for; leave out --env and the network flags "
+            "(--mlp-hidden, --dueling)"
         ) from None
 
 
@@ -359,6 +358,7 @@ class Trainer:
         KeyboardInterrupt (after checkpointing) on Ctrl-C, FloatingPointError on a NaN loss."""
         args, buffer, learner = self.args, self.buffer, self.learner
         num_envs = args.num_envs
+        obs, infos = checked_reset(self.envs, args.env, seed=args.seed + self.global_step)
         logger = RunLogger(self.run_dir)
         start_time, start_step = time.perf_counter(), self.global_step
         window_time, window_step = start_time, self.global_step
@@ -369,7 +369,6 @@ class Trainer:
         next_checkpoint = (
             self.global_step + args.checkpoint_frequency if args.checkpoint_frequency else None
         )
-        obs, infos = self.envs.reset(seed=args.seed + self.global_step)
         buffer.start(np.arange(num_envs), obs)
         lives = vector_info(infos, "lives", num_envs)
         restarting = np.zeros(num_envs, dtype=bool)  # slots whose next step is an autoreset

@@ -8,6 +8,7 @@ ale-py's vector env and Gymnasium's alike.
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -26,15 +27,20 @@ _AGENT_SIDE = {"clip_rewards": False, "terminal_on_life_loss": False}
 
 
 def checked_env_id(env_id: str) -> str:
-    """`env_id` if Gymnasium knows it (after `import registry`), else a UsageError."""
+    """The id Gymnasium registered `env_id` under (after `import registry`; a "module:" prefix,
+    as `gym.make` takes, is imported and dropped), else a UsageError."""
+    module, _, name = env_id.rpartition(":")
     try:
-        gym.spec(env_id)
+        if module:
+            importlib.import_module(module)
+        return gym.spec(name).id
+    except ImportError:
+        raise UsageError(f"cannot import {module!r}, named in the env id {env_id!r}") from None
     except gym.error.Error:
         raise UsageError(
             f"unknown env id {env_id!r}; `python -m registry` lists ours, and ale-py provides "
             "ALE/<Game>-v5 ids such as ALE/Pong-v5"
         ) from None
-    return env_id
 
 
 def preprocessed(env_id: str) -> bool:
@@ -48,12 +54,19 @@ def _options(env_id: str) -> dict[str, Any]:
 
 @contextmanager
 def usage_errors(env_id: str) -> Iterator[None]:
-    """A missing optional dependency (Box2D, MuJoCo, ...), or an env the DQN pipeline cannot take
-    (a ValueError saying why), becomes a UsageError."""
+    """A missing optional dependency (Box2D, MuJoCo, ...), a missing file (Mario's ROM), or an
+    env the DQN pipeline cannot take (a ValueError saying why) becomes a UsageError."""
     try:
         yield
-    except (gym.error.DependencyNotInstalled, ValueError) as error:
+    except (gym.error.DependencyNotInstalled, FileNotFoundError, ValueError) as error:
         raise UsageError(f"{env_id} cannot be used here: {error}") from None
+
+
+def checked_reset(envs: Any, env_id: str, **kwargs: Any) -> Any:
+    """`envs.reset(**kwargs)` (an env or a vector env), with `usage_errors`: some envs read
+    their files only then (Mario's ROM)."""
+    with usage_errors(env_id):
+        return envs.reset(**kwargs)
 
 
 def make_train_envs(env_id: str, num_envs: int) -> gym.vector.VectorEnv:

@@ -5,9 +5,11 @@ seeded episodes."""
 
 from __future__ import annotations
 
+import warnings
+
 import gymnasium as gym
 
-from agents.environments import make_eval_env
+from agents.environments import checked_reset, make_eval_env
 from agents.play import Policy, play
 
 
@@ -40,11 +42,17 @@ def evaluate_policy(
     Gymnasium's RecordVideo."""
     rendered = render == "human" or video_dir is not None
     env = make_eval_env(env_id, render_mode="rgb_array" if rendered else None)
-    if video_dir:
-        env = gym.wrappers.RecordVideo(
-            env, video_dir, episode_trigger=lambda _: True, disable_logger=True
-        )
     try:
+        # What is wrong with the env (Mario's ROM is read only now), before any video starts.
+        checked_reset(env, env_id, seed=seed)
+        if video_dir:
+            with warnings.catch_warnings():
+                # RecordVideo warns whenever the folder exists, in terminal colour codes; the
+                # command says where the videos went instead.
+                warnings.simplefilter("ignore", UserWarning)
+                env = gym.wrappers.RecordVideo(
+                    env, video_dir, episode_trigger=lambda _: True, disable_logger=True
+                )
         if render == "human":
             return play(env, policy, episodes=episodes, seed=seed).returns
         return run_episodes(env, policy, episodes, seed)

@@ -83,7 +83,7 @@ class ReplayBuffer:
 
     @property
     def nbytes(self) -> int:
-        return sum(array.nbytes for array in self._arrays().values())
+        return sum(array.nbytes for array in self._arrays().values()) + self.positions.nbytes
 
     @property
     def bytes_per_transition(self) -> float:
@@ -225,34 +225,53 @@ class ReplayBuffer:
         }
 
     def _arrays(self) -> dict[str, np.ndarray]:
+        """The per-stream arrays, (num_envs, stream_capacity, ...)."""
         return {
             "frames": self.frames,
             "kinds": self.kinds,
             "actions": self.actions,
             "rewards": self.rewards,
             "terminals": self.terminals,
-            "positions": self.positions,
         }
 
     def save(self, path: Path) -> None:
-        """Writes the buffer (uncompressed .npz) atomically: a temp file, then a rename."""
+        """Writes the entries written so far (uncompressed .npz) atomically: a temp file, then a
+        rename."""
+        # Streams fill in time order from slot 0 and only wrap once full, so the first `filled`
+        # slots of every stream hold all it has written (then EMPTY ones, in a shorter stream).
+        filled = min(int(self.positions.max()), self.stream_capacity)
         temp = path.with_name(path.name + ".tmp")
         with open(temp, "wb") as file:
             np.savez(
-                file, **self._arrays(), rng=np.array(self.rng.bit_generator.state, dtype=object)
+                file,
+                **{name: array[:, :filled] for name, array in self._arrays().items()},
+                positions=self.positions,
+                shape=np.array(self.frames.shape),  # the buffer's, to refuse another's file
+                rng=np.array(self.rng.bit_generator.state, dtype=object),
             )
         os.replace(temp, path)
 
     def load(self, path: Path) -> None:
-        """Restores a buffer written by `save` from a run with the same buffer settings."""
+        """Restores a buffer written by `save` from a run with the same buffer settings (streams,
+        capacity, observation shape and dtype); the entries the file lacks are left EMPTY."""
         with np.load(path, allow_pickle=True) as saved:
-            for name, array in self._arrays().items():  # check every array before copying any
-                if saved[name].shape != array.shape:
-                    raise ValueError(
-                        f"{path} holds a replay buffer of another shape ({name}: "
-                        f"{saved[name].shape}, expected {array.shape})"
-                    )
+            arrays = {name: saved[name] for name in self._arrays()}
+            # Files written before `save` kept only the filled entries hold whole arrays, no shape.
+            shape = saved["shape"].tolist() if "shape" in saved.files else arrays["frames"].shape
+            found = (tuple(shape), arrays["frames"].dtype)
+            expected = (self.frames.shape, self.frames.dtype)
+            if found != expected:
+                raise ValueError(
+                    f"{path} holds a replay buffer of another shape (frames: {found[0]} "
+                    f"{found[1]}, expected {expected[0]} {expected[1]})"
+                )
+            filled = arrays["frames"].shape[1]
+            # Past `filled`, only slots this buffer has written need clearing: writing the others
+            # would allocate the pages numpy has not (a big buffer's zeros are allocated lazily).
+            written = min(int(self.positions.max()), self.stream_capacity)
             for name, array in self._arrays().items():
-                array[...] = saved[name]
+                array[:, :filled] = arrays[name]
+                array[:, filled:written] = 0
+            self.positions[...] = saved["positions"]
             self.rng.bit_generator.state = saved["rng"].item()
         self._ready = False

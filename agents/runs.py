@@ -158,9 +158,10 @@ class RunLogger:
                 self.writer.add_scalar(tag, row[column], step)
         if echo and time.monotonic() - self._last_line >= 10:
             self._last_line = time.monotonic()
+            recent = row["mean_return_last_100"]
             print(
                 f"step {step:,}  sps {row['sps']:,.0f}  episodes {int(row['episodes'])}  "
-                f"return(last 100) {row['mean_return_last_100']:.2f}",
+                f"return(last 100) {'-' if math.isnan(recent) else f'{recent:.2f}'}",
                 file=sys.stderr,
                 flush=True,
             )

@@ -35,6 +35,8 @@ from agents.command import Agent, PolicyFactory, Trained, run
 from agents.config import PRESETS, Args
 from agents.environments import (
     checked_discrete,
+    checked_reset,
+    make_eval_env,
     pipeline_skip_kwargs,
     preprocessed,
     usage_errors,
@@ -74,7 +76,9 @@ def make_vec_env(args: Args) -> VecEnv:
 
     with usage_errors(args.env):
         envs = DummyVecEnv([make] * args.num_envs)
-    return checked_discrete(args.env, envs, envs.action_space)
+    envs = checked_discrete(args.env, envs, envs.action_space)
+    checked_reset(envs, args.env)  # before SB3's own reset, which would not say what is wrong
+    return envs
 
 
 def build_model(args: Args, envs: VecEnv, device: torch.device | str) -> DQN:
@@ -180,6 +184,11 @@ class SB3Agent(Agent):
     wall_before = 0.0
 
     def saved_config(self, checkpoint: Path) -> dict[str, Any]:
+        if checkpoint.name != CHECKPOINT:
+            raise UsageError(
+                f"{checkpoint} is not a checkpoint of agents.sb3_dqn; pass its run directory, "
+                f"or the {CHECKPOINT} in it"
+            )
         return self._state(checkpoint.parent)["config"]
 
     def _state(self, run_dir: Path) -> dict[str, Any]:
@@ -272,7 +281,21 @@ class SB3Agent(Agent):
         return Trained(summary, _policy(model))
 
     def load_policy(self, checkpoint: Path, args: Args, device: torch.device) -> PolicyFactory:
-        return _policy(self._load(checkpoint, device=device))
+        model = self._load(checkpoint, device=device)
+        env = make_eval_env(args.env)
+        observations, actions = env.observation_space, env.action_space
+        env.close()
+        trained = model.observation_space
+        if (trained.shape, trained.dtype, model.action_space) != (
+            observations.shape,
+            observations.dtype,
+            actions,
+        ):
+            raise UsageError(
+                f"the checkpoint's model takes {trained} and acts in {model.action_space}, "
+                f"and {args.env} gives {observations} and takes {actions}; leave out --env"
+            )
+        return _policy(model)
 
 
 def _policy(model: DQN) -> PolicyFactory:

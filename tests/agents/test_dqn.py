@@ -9,8 +9,9 @@ import torch
 from gymnasium import spaces
 from torch import nn
 
-from agents import dqn
+from agents import command, dqn
 from agents.cli import run_main
+from agents.environments import checked_env_id
 
 
 class FixedQ(nn.Module):
@@ -121,12 +122,15 @@ def test_help_lists_every_flag_with_its_docstring_and_presets(capsys):
 
 
 def _usage_error(argv: list[str], capsys) -> str:
+    """The line that says what was wrong: the last, and the only one of the error."""
     with pytest.raises(SystemExit) as exit_info:
         run_main(lambda: dqn.main(argv), "python -m agents.dqn")
     assert exit_info.value.code == 2
     err = capsys.readouterr().err.strip()
-    assert "Traceback" not in err
-    return err.splitlines()[-1]
+    assert "Traceback" not in err and "usage:" not in err, err
+    line = err.splitlines()[-1]
+    assert line.startswith("python -m agents.dqn: error: "), err
+    return line
 
 
 @pytest.mark.parametrize(
@@ -143,12 +147,24 @@ def _usage_error(argv: list[str], capsys) -> str:
         (["--mlp-hidden", "64", "0"], "--mlp-hidden sizes must be at least 1"),
         (["--evaluate", "/nonexistent/run"], "no checkpoint at /nonexistent/run"),
         (["--video", "{tmp_path}/file/videos"], "file is not a directory this user can write"),
+        (["--run-dir", "{tmp_path}/file"], "cannot make the run directory"),
+        (["--run-dir", "{tmp_path}/file/run"], "cannot make the run directory"),
+        (["--env", "nowhere:Catch-v0"], "cannot import 'nowhere', named in the env id"),
+        (["--env", "SuperMarioLand-v0", "--buffer-size", "1000"], "needs your own Super Mario"),
     ],
 )
-def test_bad_input_is_one_line_and_exit_2(argv, message, capsys, tmp_path):
+def test_bad_input_is_one_line_and_exit_2(argv, message, capsys, tmp_path, monkeypatch):
+    monkeypatch.delenv("DQN_ARCADE_SML_ROM", raising=False)
     (tmp_path / "file").write_text("")
     argv = [value.format(tmp_path=tmp_path) for value in argv]
-    assert message in _usage_error([*argv, "--run-dir", str(tmp_path / "run")], capsys)
+    if "--run-dir" not in argv:
+        argv += ["--run-dir", str(tmp_path / "run")]
+    assert message in _usage_error(argv, capsys)
+    assert not (tmp_path / "run" / "progress.csv").exists()  # nothing to block the next try
+
+
+def test_env_ids_may_name_the_module_that_registers_them():
+    assert checked_env_id("registry:Catch-v0") == checked_env_id("Catch-v0") == "Catch-v0"
 
 
 def test_bad_resume_requests_are_one_line_and_exit_2(capsys, tmp_path):
@@ -159,9 +175,37 @@ def test_bad_resume_requests_are_one_line_and_exit_2(capsys, tmp_path):
 
 
 def test_a_fresh_run_refuses_a_directory_that_holds_another(capsys, tmp_path):
-    (tmp_path / "progress.csv").write_text("step\n")
+    (tmp_path / "progress.csv").write_text("step\n")  # the logs of a run that never checkpointed
+    line = _usage_error(["--run-dir", str(tmp_path)], capsys)
+    assert f"{tmp_path} holds the logs of another run, and no checkpoint of dqn" in line
+    (tmp_path / "checkpoint.pt").write_bytes(b"")
     line = _usage_error(["--run-dir", str(tmp_path)], capsys)
     assert f"{tmp_path} holds another run; continue it with --resume" in line
+
+
+def test_ctrl_c_is_one_line_and_exit_130(capsys):
+    def interrupted() -> int:
+        raise KeyboardInterrupt
+
+    with pytest.raises(SystemExit) as exit_info:
+        run_main(interrupted, "python -m agents.dqn")
+    assert exit_info.value.code == 130
+    assert capsys.readouterr().err.strip() == "python -m agents.dqn: interrupted"
+
+
+def test_ctrl_c_in_the_final_evaluation_keeps_the_trained_run(capsys, tmp_path, monkeypatch):
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(command, "evaluate_policy", interrupted)
+    run_dir = tmp_path / "run"
+    argv = ["--total-timesteps", "320", "--run-dir", str(run_dir)]
+    assert dqn.main(argv) == 130
+    err = capsys.readouterr().err
+    # learning-starts is 1,000 in the catch preset
+    assert "no gradient step will be taken (--learning-starts)" in err
+    assert f"Evaluate it with python -m agents.dqn --evaluate {run_dir}" in err
+    assert (run_dir / "checkpoint.pt").is_file()
 
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="this machine has CUDA")

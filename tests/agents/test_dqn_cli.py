@@ -164,6 +164,8 @@ def test_evaluate_records_videos(short_run, tmp_path):
     result = _dqn("--evaluate", str(short_run), "--episodes", "2", "--video", str(video_dir))
     assert result.returncode == 0, result.stderr
     assert "evaluation over 2 episode(s)" in result.stdout
+    assert f"videos of the episodes in {video_dir}" in result.stderr
+    assert "UserWarning" not in result.stderr
     assert sorted(path.suffix for path in video_dir.iterdir()) == [".mp4", ".mp4"]
 
 

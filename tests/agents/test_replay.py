@@ -224,15 +224,74 @@ def test_sampling_an_empty_buffer_is_a_clear_error():
         buffer.sample(8)
 
 
-def test_save_and_load_round_trip(tmp_path):
-    buffer = ReplayBuffer(300, 2, STACKED, gamma=0.9, n_step=2, seed=8)
-    _fill(buffer, [FakeStream("reset", 0), FakeStream("reset", 1)], steps=100)
+ARRAYS = ("frames", "kinds", "actions", "rewards", "terminals", "positions")
+
+
+def _assert_same_buffer(buffer: ReplayBuffer, copy: ReplayBuffer) -> None:
+    for name in ARRAYS:
+        np.testing.assert_array_equal(getattr(copy, name), getattr(buffer, name), err_msg=name)
+    for _ in range(3):  # the same rng state draws the same batches
+        first, second = buffer.sample(32), copy.sample(32)
+        for key in first:
+            np.testing.assert_array_equal(first[key], second[key], err_msg=key)
+
+
+# 2 streams of 60 entries; the streams' lengths differ (each episode start writes 3 PADs).
+@pytest.mark.parametrize(
+    ("steps", "wrapped"), [(20, 0), (38, 1), (150, 2)], ids=["partly-filled", "one-wrapped", "full"]
+)
+def test_save_and_load_round_trip(steps, wrapped, tmp_path):
+    buffer = ReplayBuffer(120, 2, STACKED, gamma=0.9, n_step=2, seed=8)
+    _fill(buffer, [FakeStream("reset", 0), FakeStream("reset", 1)], steps=steps)
+    assert np.sum(buffer.positions >= buffer.stream_capacity) == wrapped
     buffer.save(tmp_path / "replay.npz")
-    copy = ReplayBuffer(300, 2, STACKED, gamma=0.9, n_step=2, seed=99)
+    copy = ReplayBuffer(120, 2, STACKED, gamma=0.9, n_step=2, seed=99)
+    _fill(copy, [FakeStream("zero", 0), FakeStream("zero", 1)], steps=200, seed=1)  # to replace
     copy.load(tmp_path / "replay.npz")
-    first, second = buffer.sample(32), copy.sample(32)
-    for key in first:
-        np.testing.assert_array_equal(first[key], second[key])
-    wrong = ReplayBuffer(200, 2, STACKED, gamma=0.9)
+    _assert_same_buffer(buffer, copy)
+
+
+def test_a_checkpoint_holds_only_the_entries_written(tmp_path):
+    buffer = ReplayBuffer(1_000_000, 2, STACKED, gamma=0.9, seed=9)  # 16 MB, allocated lazily
+    _fill(buffer, [FakeStream("reset", 0), FakeStream("reset", 1)], steps=500)
+    buffer.save(tmp_path / "replay.npz")
+    assert (tmp_path / "replay.npz").stat().st_size < buffer.nbytes / 100
+    copy = ReplayBuffer(1_000_000, 2, STACKED, gamma=0.9)
+    copy.load(tmp_path / "replay.npz")
+    _assert_same_buffer(buffer, copy)
+
+
+def test_a_checkpoint_of_whole_arrays_still_loads(tmp_path):
+    # As `save` wrote them before it kept only the entries written: no shape, whole arrays.
+    buffer = ReplayBuffer(120, 2, STACKED, gamma=0.9, seed=10)
+    _fill(buffer, [FakeStream("reset", 0), FakeStream("reset", 1)], steps=20)
+    arrays = {name: getattr(buffer, name) for name in ARRAYS}
+    rng = np.array(buffer.rng.bit_generator.state, dtype=object)
+    np.savez(tmp_path / "replay.npz", **arrays, rng=rng)
+    copy = ReplayBuffer(120, 2, STACKED, gamma=0.9)
+    copy.load(tmp_path / "replay.npz")
+    _assert_same_buffer(buffer, copy)
+
+
+VECTOR = spaces.Box(-1, 1, (5,), np.float32)
+
+
+@pytest.mark.parametrize(
+    ("saved", "loading"),
+    [
+        ((300, 2, STACKED), (300, 3, STACKED)),
+        ((300, 2, STACKED), (200, 2, STACKED)),
+        ((300, 2, STACKED), (300, 2, spaces.Box(0, 255, (STACK, 3, 3), np.uint8))),
+        ((300, 2, VECTOR), (300, 2, spaces.Box(-1, 1, (5,), np.float64))),
+    ],
+    ids=["num-envs", "capacity", "frame-shape", "dtype"],
+)
+def test_loading_a_buffer_of_another_shape_is_refused(saved, loading, tmp_path):
+    capacity, num_envs, space = saved
+    buffer = ReplayBuffer(capacity, num_envs, space, gamma=0.9)
+    buffer.start(np.arange(num_envs), np.zeros((num_envs, *space.shape), space.dtype))
+    buffer.save(tmp_path / "replay.npz")
+    other = ReplayBuffer(*loading, gamma=0.9)
     with pytest.raises(ValueError, match="another shape"):
-        wrong.load(tmp_path / "replay.npz")
+        other.load(tmp_path / "replay.npz")
+    assert not other.positions.any()

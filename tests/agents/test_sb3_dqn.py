@@ -99,6 +99,15 @@ def test_resume_refuses_what_it_cannot_change_without_touching_the_run(catch_run
     assert (run_dir / "config.json").read_text() == config_before
 
 
+def test_evaluating_what_is_not_an_sb3_run_of_the_env_is_refused(catch_runs):
+    result = _sb3("--evaluate", str(catch_runs["sb3_dqn"]), "--env", "Kaboom-v0")
+    assert result.returncode == 2
+    assert "the checkpoint's model takes Box(0.0, 1.0, (10, 10), float32)" in result.stderr
+    assert "leave out --env" in result.stderr
+    result = _sb3("--evaluate", str(catch_runs["dqn"] / "checkpoint.pt"))
+    assert result.returncode == 2 and "is not a checkpoint of agents.sb3_dqn" in result.stderr
+
+
 def test_damaged_sb3_runs_are_one_line_and_exit_2(tmp_path):
     (tmp_path / "checkpoint.zip").write_bytes(b"PK\x03\x04 not really a zip")
     result = _sb3("--evaluate", str(tmp_path))
