@@ -91,7 +91,7 @@ class Args:
 
 
 PRESETS: dict[str, dict[str, Any]] = {
-    # CleanRL's dqn_atari values (shared/reference/dqn.md), with Huber loss and clipping.
+    # CleanRL's dqn_atari values, with Huber loss and clipping.
     "atari": {},
     # Catch: a small MLP learns it in seconds. 64-unit layers and batches of 32 reach a 0.9
     # training return in 11k-13k steps over 8 seeds, as soon as 128 and 128 did.

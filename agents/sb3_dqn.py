@@ -57,7 +57,7 @@ UNSUPPORTED = {
 }
 SB3_PRESETS = {
     **PRESETS,
-    # rl-zoo3's hyperparameters for DQN on Atari (shared/reference/dqn.md).
+    # rl-zoo3's hyperparameters for DQN on Atari (its hyperparams/dqn.yml).
     "atari": {"buffer_size": 100_000, "learning_starts": 100_000},
 }
 

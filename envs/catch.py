@@ -1,8 +1,8 @@
 """Catch: the falling-fruit game of the well-known Keras DQN example, as a Gymnasium env.
 
 A fruit falls from the top row of a square board, one row per step; the player moves a basket three
-cells wide along the bottom row to catch it. The rules are the original's (reference:
-`shared/reference/catch.md`) with its two asymmetries fixed; `CatchEnv`'s Version History lists
+cells wide along the bottom row to catch it. The rules are the original Keras example's, with
+its two asymmetries fixed; `CatchEnv`'s Version History lists
 every departure. `CatchVectorEnv` steps N games in one batched numpy call and, seeded alike,
 reproduces N `CatchEnv`s exactly.
 """

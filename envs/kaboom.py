@@ -1,11 +1,11 @@
 """Kaboom!: Activision's 1981 Atari 2600 game, rebuilt in Python as a Gymnasium env.
 
 The Mad Bomber runs along the top of a wall dropping bombs; the player catches them in a stack of
-water buckets. The rules are the cartridge's (`shared/reference/kaboom.md`); the screen copies the
-frames ALE makes of it (`ALE/Kaboom-v5`: the same 210x160 layout, sprites and colours, measured
-from its frames), and so does the interface (actions, frame skip, sticky actions, the 108,000-frame
-cap), so code written for `ALE/Kaboom-v5` drives `Kaboom-v0` unchanged, over ten times faster.
-`KaboomEnv`'s Version History lists where it departs from the cartridge.
+water buckets. The rules are the cartridge's (its manual, and play on `ALE/Kaboom-v5`); the screen
+copies the frames ALE makes of it (`ALE/Kaboom-v5`: the same 210x160 layout, sprites and colours,
+measured from its frames), and so does the interface (actions, frame skip, sticky actions, the
+108,000-frame cap), so code written for `ALE/Kaboom-v5` drives `Kaboom-v0` unchanged, over ten times
+faster. `KaboomEnv`'s Version History lists where it departs from the cartridge.
 
 Positions are integers: whole pixels of the 210x160 frame, or 1/16 pixel (fixed point) for bomb
 heights and the bomber, so a game is exact and replays identically from its seed.

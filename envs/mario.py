@@ -4,8 +4,8 @@ The cartridge's own program runs in PyBoy, headless, silent and unthrottled; thi
 presses its buttons and reads its memory. The ROM is the user's, dumped from a cartridge they own:
 nothing here contains or fetches it (`rom_path`, or the `DQN_ARCADE_SML_ROM` environment variable).
 What the env reads of the game (the RAM map, the title-screen tiles) is PyBoy's Super Mario Land
-game wrapper's (`shared/reference/mario.md`), which does the bookkeeping; start-up is the
-wrapper's, with every wait bounded, and the tiles are read straight from video memory.
+game wrapper's (`pyboy.plugins.game_wrapper_super_mario_land`), which does the bookkeeping; start-up
+is the wrapper's, with every wait bounded, and the tiles are read straight from video memory.
 
 The tests and the benchmark run a stand-in ROM assembled in Python (`tests/mario_rom.py`) that
 behaves like the game where the env looks, so all of it works without the game.

@@ -3,7 +3,7 @@ tested (and benchmarked) without the game, whose ROM the project never contains.
 
 The stand-in is a 32 KiB Game Boy ROM titled "SUPER MARIOLAND", so PyBoy picks its Super Mario
 Land game wrapper for it, as for the real cartridge. Its program behaves like the game where the
-env and the wrapper look (`shared/reference/mario.md`), and nowhere else:
+env and PyBoy's Super Mario Land game wrapper look, and nowhere else:
 
 - Title screen: "START" on tilemap row 13, columns 6-10 (what start-up waits for); pressing
   START begins the game, which shows "MARIO" on row 0 and the score's last digit "0" on row 1.

@@ -1,11 +1,11 @@
 """The DQN preprocessing pipeline: one function picks the right wrapper stack for any env.
 
 Pixel envs (ALE's and ours) come out as uint8 frame stacks of shape (4, 84, 84), channel first;
-vector observations (Catch's grid) pass through untouched but for their dtype (float32). The
-stack is the standard one (`shared/reference/dqn.md`): random no-op starts, a 4-frame skip with a
-max over the last two frames, a lost life ends the training episode, FIRE on reset where the game
-has FIRE, grayscale, 84x84, rewards clipped to [-1, 1], 4 frames stacked. Gymnasium's wrappers do
-the work wherever they can; `wrappers.resets` adds what it lacks.
+vector observations (Catch's grid) pass through untouched but for their dtype (float32). The stack
+is the standard one (Mnih et al. 2015, as CleanRL and SB3 apply it): random no-op starts, a 4-frame
+skip with a max over the last two frames, a lost life ends the training episode, FIRE on reset where
+the game has FIRE, grayscale, 84x84, rewards clipped to [-1, 1], 4 frames stacked. Gymnasium's
+wrappers do the work wherever they can; `wrappers.resets` adds what it lacks.
 
 Frame skip is never applied twice: ALE's v5 ids (and Kaboom-v0) already skip 4 frames inside the
 emulator, so they get no wrapper skip (and no max-pooling: make them with `frameskip=1` to have

@@ -46,7 +46,7 @@ from envs.kaboom import (
 )
 from wrappers import make_dqn_env
 
-# The cartridge's table (shared/reference/kaboom.md): points a bomb and bombs, groups 1 to 8.
+# The cartridge's table (its manual): points a bomb and bombs, groups 1 to 8.
 REFERENCE_GROUPS = [(1, 10), (2, 20), (3, 30), (4, 40), (5, 50), (6, 75), (7, 100), (8, 150)]
 
 
