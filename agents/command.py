@@ -170,6 +170,8 @@ def run(agent: Agent, argv: list[str] | None = None) -> int:
                 f"{agent.unsupported[name]}; drop it"
             )
 
+    if "evaluate" in typed and "resume" in typed:
+        raise UsageError("--evaluate and --resume cannot go together; pick one")
     if "evaluate" in typed:
         checkpoint = _checkpoint_path(agent, Path(typed["evaluate"]))
         args, policy = _load(agent, checkpoint, typed)

@@ -20,7 +20,9 @@ stacks.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
+import io
 import multiprocessing
 import tempfile
 import time
@@ -62,10 +64,16 @@ def sb3(env_id: str, steps: int, overrides: dict[str, Any], device: str) -> dict
     return {"sps": steps / seconds, "bytes": replay_bytes_per_transition(model)}
 
 
+def _quietly(function, *args: Any) -> dict[str, float]:
+    # The runs' progress lines (on stderr, where no progress bar shows) would land in the table.
+    with contextlib.redirect_stderr(io.StringIO()):
+        return function(*args)
+
+
 def _in_fresh_process(function, *args: Any) -> dict[str, float]:
     context = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(max_workers=1, mp_context=context) as pool:
-        return pool.submit(function, *args).result()
+        return pool.submit(_quietly, function, *args).result()
 
 
 def main() -> None:

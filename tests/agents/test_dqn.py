@@ -150,6 +150,7 @@ def _usage_error(argv: list[str], capsys) -> str:
         (["--run-dir", "{tmp_path}/file"], "cannot make the run directory"),
         (["--run-dir", "{tmp_path}/file/run"], "cannot make the run directory"),
         (["--env", "nowhere:Catch-v0"], "cannot import 'nowhere', named in the env id"),
+        (["--evaluate", "{tmp_path}", "--resume", "{tmp_path}"], "cannot go together"),
         (["--env", "SuperMarioLand-v0", "--buffer-size", "1000"], "needs your own Super Mario"),
     ],
 )
