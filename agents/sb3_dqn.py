@@ -56,9 +56,13 @@ UNSUPPORTED = {
     "compile": "SB3 runs its own policy modules",
 }
 SB3_PRESETS = {
-    **PRESETS,
-    # rl-zoo3's hyperparameters for DQN on Atari (its hyperparams/dqn.yml).
-    "atari": {"buffer_size": 100_000, "learning_starts": 100_000},
+    family: {
+        **values,
+        "double": False,  # what SB3's DQN does, so config.json says so
+        # rl-zoo3's hyperparameters for DQN on Atari (its hyperparams/dqn.yml).
+        **({"buffer_size": 100_000, "learning_starts": 100_000} if family == "atari" else {}),
+    }
+    for family, values in PRESETS.items()
 }
 
 

@@ -74,7 +74,6 @@ def test_sb3_on_pong_for_a_few_hundred_steps(tmp_path):
             ["--double"],
             "--double has no meaning for sb3_dqn: Stable-Baselines3's DQN has no Double",
         ),
-        (["--no-double"], "--double has no meaning for sb3_dqn"),
         (["--dueling"], "--dueling has no meaning for sb3_dqn"),
         (["--compile"], "--compile has no meaning for sb3_dqn"),
     ],
@@ -84,6 +83,14 @@ def test_flags_sb3_has_no_meaning_for_are_refused(flag, reason, tmp_path):
     assert result.returncode == 2
     assert reason in result.stderr
     assert not (tmp_path / "config.json").exists()
+
+
+def test_flags_that_ask_for_what_sb3_does_anyway_are_taken(tmp_path):
+    result = _sb3("--no-double", "--no-dueling", "--total-timesteps", "64", "--episodes", "1",
+                  "--run-dir", str(tmp_path))  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    config = json.loads((tmp_path / "config.json").read_text())
+    assert config["double"] is False and config["dueling"] is False
 
 
 def test_resume_refuses_what_it_cannot_change_without_touching_the_run(catch_runs):
