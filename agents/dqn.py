@@ -33,7 +33,7 @@ from agents.environments import checked_reset, make_train_envs, vector_info
 from agents.networks import MLPGradient, QNetwork, is_image_space, set_cpu_threads
 from agents.optim import Adam, FlatParameters
 from agents.replay import ReplayBuffer
-from agents.runs import EpisodeTracker, RunLogger, trim_progress
+from agents.runs import EpisodeTracker, RunLogger, announce_resume, trim_progress
 
 AGENT = "dqn"
 CHECKPOINT = "checkpoint.pt"
@@ -480,7 +480,7 @@ class DQNAgent(Agent):
         if resume:
             trainer.restore(load_checkpoint(run_dir / CHECKPOINT))
             trim_progress(run_dir, trainer.global_step)
-            print(f"resuming {run_dir} at step {trainer.global_step:,}", file=sys.stderr)
+            announce_resume(run_dir, trainer.global_step, args.total_timesteps)
         print(trainer.describe(), file=sys.stderr)
         summary = trainer.train()
         summary["replay_bytes_per_transition"] = round(trainer.buffer.bytes_per_transition, 1)

@@ -98,6 +98,18 @@ class EpisodeTracker:
         return self.mean_recent() if self.recent else None
 
 
+def announce_resume(run_dir: Path, step: int, total_timesteps: int) -> None:
+    """Says on stderr where a resumed run picks up, or that it has no step left to train."""
+    if step >= total_timesteps:
+        print(
+            f"{run_dir} has trained its {total_timesteps:,} steps already, so it is only evaluated "
+            "again; pass a larger --total-timesteps to train it longer",
+            file=sys.stderr,
+        )
+    else:
+        print(f"resuming {run_dir} at step {step:,}", file=sys.stderr)
+
+
 def trim_progress(run_dir: Path, step: int) -> None:
     """Drops the rows of `progress.csv` past `step`: a run resumed from a checkpoint at `step`
     logs those steps again."""

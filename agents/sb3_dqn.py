@@ -42,7 +42,7 @@ from agents.environments import (
     usage_errors,
 )
 from agents.networks import is_image_space, set_cpu_threads
-from agents.runs import EpisodeTracker, RunLogger, trim_progress, write_json
+from agents.runs import EpisodeTracker, RunLogger, announce_resume, trim_progress, write_json
 from wrappers import make_dqn_env
 
 AGENT = "sb3_dqn"
@@ -251,7 +251,7 @@ class SB3Agent(Agent):
             tracker.count = state["episode_count"]
             self.wall_before = state["wall_seconds"]
             trim_progress(run_dir, model.num_timesteps)
-            print(f"resuming {run_dir} at step {model.num_timesteps:,}", file=sys.stderr)
+            announce_resume(run_dir, model.num_timesteps, args.total_timesteps)
         else:
             model = build_model(args, envs, device)
         start_step = model.num_timesteps

@@ -54,6 +54,9 @@ def test_sb3_resumes_through_its_own_save_and_load_then_evaluates(catch_runs):
     result = _sb3("--evaluate", str(run_dir / "checkpoint.zip"), "--episodes", "3")
     assert result.returncode == 0, result.stderr
     assert "evaluation over 3 episode(s): mean return" in result.stdout
+    result = _sb3("--resume", str(run_dir), "--episodes", "1")  # nothing left to train
+    assert result.returncode == 0, result.stderr
+    assert "only evaluated again; pass a larger --total-timesteps" in result.stderr
 
 
 def test_sb3_on_pong_for_a_few_hundred_steps(tmp_path):
