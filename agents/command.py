@@ -164,9 +164,11 @@ def run(agent: Agent, argv: list[str] | None = None) -> int:
     )
     typed = explicit_values(parser.parse_args(argv))
     for name, value in typed.items():
+        if name not in agent.unsupported:
+            continue
         # A flag the agent has no meaning for may still ask for what it does anyway (--no-double).
         does = {preset.get(name, getattr(Args, name)) for preset in agent.presets.values()}
-        if name in agent.unsupported and does != {value}:
+        if does != {value}:
             raise UsageError(
                 f"--{name.replace('_', '-')} has no meaning for {agent.name}: "
                 f"{agent.unsupported[name]}; drop it"
