@@ -180,7 +180,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1,
                         help="runs at once (default: one per core)")  # fmt: skip
     options = parser.parse_args(argv)
-    checked_env_id(options.env)
+    options.env = checked_env_id(options.env)
     known = registry.agents()
     unknown = [name for name in options.agents if name not in known]
     if unknown:
