@@ -117,20 +117,20 @@ class Learner:
         rows, left_over = divmod(len(data["actions"]), steps)
         if left_over or not rows:
             raise ValueError(f"a batch of {len(data['actions'])} does not split into {steps} steps")
-        if self.mlp is not None:  # the MLP's passes take float rows
+        # The target network is the same for every step: its Q-values come in one pass.
+        if self.mlp is not None:  # the MLP's passes take float rows, and record no autograd
             for name in ("obs", "next_obs"):
                 data[name] = data[name].flatten(1).float()
-        # The target network is the same for every step: its Q-values come in one pass.
-        with torch.no_grad():
-            if self.mlp is not None:
-                next_target_q, _ = self.target_mlp.forward(data["next_obs"])
-            else:
+            next_target_q, _ = self.target_mlp.forward(data["next_obs"])
+            take_steps = self._mlp_steps
+        else:
+            with torch.no_grad():
                 next_target_q = self.target_network(data["next_obs"])
+            take_steps = self._autograd_steps
         targets = torch.empty_like(data["returns"])
         q_taken = torch.empty_like(targets)
         if not self.args.double:  # then the targets do not depend on the online network either
             td_targets(data["returns"], data["discounts"], next_target_q, None, out=targets)
-        take_steps = self._mlp_steps if self.mlp is not None else self._autograd_steps
         take_steps(data, next_target_q, targets, q_taken, steps, rows)
         return F.smooth_l1_loss(q_taken, targets), q_taken.mean()
 

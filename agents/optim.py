@@ -6,8 +6,8 @@ small MLP), as much as the whole arithmetic of an update for the networks of Cat
 control. With every parameter a view into one tensor and every gradient a view into another, a
 clipped Adam step is a norm, three scalar ops (two for the clipping, one for the step count) and
 one call of the fused Adam kernel that `torch.optim.Adam(fused=True)` calls, which also does the
-clipping (~15 µs in all). The tests
-check it against `clip_grad_norm_` and `torch.optim.Adam` step for step.
+clipping (~15 µs in all). The tests check it against `clip_grad_norm_` and `torch.optim.Adam`
+step for step.
 """
 
 from __future__ import annotations
@@ -71,11 +71,6 @@ class Adam:
             self._clip_eps = torch.tensor(1e-6 / max_grad_norm, device=device)
         self.exp_avg = torch.zeros_like(parameters.data)
         self.exp_avg_sq = torch.zeros_like(parameters.data)
-
-    @property
-    def max_grad_norm(self) -> float | None:
-        """Set when made: the clipping's constants are made from it then."""
-        return self._max_grad_norm
 
     @property
     def steps(self) -> int:
