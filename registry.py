@@ -18,13 +18,14 @@ from __future__ import annotations
 
 import importlib
 import importlib.metadata
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 import ale_py
 import gymnasium as gym
-from gymnasium.envs.registration import EnvSpec, load_env_creator
+from gymnasium.envs.registration import EnvSpec, load_env_creator, namespace
 
 from wrappers.pipeline import dqn_wrapper_specs
 
@@ -198,7 +199,39 @@ def register_envs() -> None:
         )
 
 
+ENV_PLUGIN_GROUP = "gymnasium.envs"
+"""The entry-point group where env packages register their envs, which Gymnasium 1.x no longer
+loads itself: `load_env_plugins` does."""
+_loaded_plugins: set[str] = set()
+
+
+def load_env_plugins() -> None:
+    """Runs each installed distribution's `gymnasium.envs` entry point once, as Gymnasium 0.26-0.29
+    did at import: in the namespace of its name, or in the root one for `__root__`. One that
+    fails is reported in one warning line and skipped. Ours (`registry:register_envs`) is this
+    module's own registration, done already."""
+    for point in importlib.metadata.entry_points(group=ENV_PLUGIN_GROUP):
+        if point.value == "registry:register_envs" or point.value in _loaded_plugins:
+            continue
+        _loaded_plugins.add(point.value)
+        source = point.dist.name if point.dist else point.value
+        try:
+            register = point.load()
+            if point.name in ("__root__", "__internal__"):
+                register()
+            else:
+                with namespace(point.name):
+                    register()
+        except Exception as error:  # a broken plugin must not break ours, nor fill the screen
+            print(
+                f"warning: the gymnasium.envs entry point {point.name} = {point.value} of "
+                f"{source} failed ({type(error).__name__}: {error}); its envs are not registered",
+                file=sys.stderr,
+            )
+
+
 register_envs()
+load_env_plugins()
 
 
 def catalog() -> str:

@@ -8,7 +8,7 @@ from __future__ import annotations
 import sys
 
 import registry
-from agents.cli import UsageError, run_main
+from agents.common.cli import UsageError, run_main
 
 
 def main() -> int:

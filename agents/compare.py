@@ -29,8 +29,9 @@ import gymnasium as gym
 import numpy as np
 
 import registry
-from agents.cli import Parser, UsageError, run_main
-from agents.environments import checked_env_id
+from agents.common.cli import Parser, UsageError, run_main
+from agents.common.environments import checked_env_id
+from agents.common.files import make_writable_dir
 
 
 @dataclass
@@ -85,6 +86,12 @@ def _launch(run: Run, extra: list[str], threads: int) -> Run:
     run.status = process.returncode
     run.peak_mib = peak / 1024
     return run
+
+
+def _last_line(log: Path) -> str:
+    """The last line a run wrote (its error, when it failed), and where the rest is."""
+    lines = [line for line in log.read_text(errors="replace").splitlines() if line.strip()]
+    return f"{lines[-1].strip() if lines else 'no output'} (all of it in {log})"
 
 
 def _steps_to(run: Run, threshold: float | None) -> float | None:
@@ -185,6 +192,9 @@ def main(argv: list[str] | None = None) -> int:
     unknown = [name for name in options.agents if name not in known]
     if unknown:
         raise UsageError(f"no agent named {unknown}; the agents are {sorted(known)}")
+    repeated = sorted({name for name in options.agents if options.agents.count(name) > 1})
+    if repeated:
+        raise UsageError(f"--agents names {', '.join(repeated)} more than once; name each once")
     if options.seeds < 1 or options.jobs < 1:
         raise UsageError("--seeds and --jobs must be at least 1")
     if options.total_timesteps is not None and options.total_timesteps < 1:
@@ -196,6 +206,12 @@ def main(argv: list[str] | None = None) -> int:
     out_dir = Path(options.out_dir or f"runs/compare__{options.env.replace('/', '_')}__{stamp}")
     if out_dir.exists() and (not out_dir.is_dir() or any(out_dir.iterdir())):
         raise UsageError(f"{out_dir} is not an empty directory; pick another --out-dir")
+    try:
+        make_writable_dir(out_dir)
+    except OSError as error:
+        raise UsageError(
+            f"cannot write in {out_dir} ({error.strerror}); pick another --out-dir"
+        ) from None
     extra = ["--env", options.env]
     if options.total_timesteps is not None:
         extra += ["--total-timesteps", str(options.total_timesteps)]
@@ -211,7 +227,7 @@ def main(argv: list[str] | None = None) -> int:
         with ThreadPoolExecutor(max_workers=jobs) as pool:
             for run in pool.map(lambda r: _launch(r, extra, threads), runs):
                 log = run.run_dir / "log.txt"
-                state = "done" if run.ok else f"FAILED (exit {run.status}; see {log})"
+                state = "done" if run.ok else f"FAILED (exit {run.status}): {_last_line(log)}"
                 print(f"  {run.agent} seed {run.seed}: {state}", file=sys.stderr)
     except KeyboardInterrupt:  # the runs got the Ctrl-C too, and checkpointed
         print(f"\ninterrupted; the runs so far are in {out_dir}", file=sys.stderr)

@@ -14,6 +14,7 @@ printed when the window closes.
 from __future__ import annotations
 
 import functools
+import os
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -22,10 +23,12 @@ from pathlib import Path
 import gymnasium as gym
 import numpy as np
 
-from agents.cli import UsageError, build_parser, explicit_values, resolve, run_main
-from agents.command import load_run
-from agents.environments import checked_env_id, make_eval_env
-from agents.play import Played, Policy, Recording, play
+from agents.common.cli import UsageError, build_parser, explicit_values, resolve, run_main
+from agents.common.command import load_run
+from agents.common.environments import checked_env_id, make_eval_env
+from agents.common.files import make_writable_dir
+from agents.common.play import Played, Recording, play
+from agents.common.policy import Policy
 
 PROG = "python -m agents.human"
 MARIO_ENTRY_POINT = "envs.mario:SuperMarioLandEnv"
@@ -111,6 +114,27 @@ def _started(make: Callable[[], gym.Env], env_id: str, rom_hint: str) -> gym.Env
     return env
 
 
+def _record_path(record: str) -> Path:
+    """The file `--record` writes (numpy's name for it: with .npz), checked before the window
+    opens, so that a session is never played for nothing."""
+    path = Path(record)
+    if path.suffix != ".npz":  # numpy would add it; say the name it writes
+        path = path.with_name(path.name + ".npz")
+    problem = None
+    if path.is_dir():
+        problem = "is a directory"
+    elif path.exists() and not os.access(path, os.W_OK):
+        problem = "cannot be overwritten by this user"
+    else:
+        try:
+            make_writable_dir(path.parent)
+        except OSError as error:
+            problem = f"cannot be written in {path.parent} ({error.strerror})"
+    if problem:
+        raise UsageError(f"--record {record}: {path} {problem}; pass another file")
+    return path
+
+
 def report(env_id: str, played: Played) -> str:
     """The returns of a session, as printed when its window closes."""
     if played.returns:
@@ -129,11 +153,7 @@ def main(argv: list[str] | None = None) -> int:
     typed = explicit_values(parser.parse_args(argv))
     args = resolve(HumanArgs, typed)
     _validate(args)
-    record = Path(args.record) if args.record else None
-    if record is not None:
-        if record.suffix != ".npz":  # numpy would add it; say the name it writes
-            record = record.with_name(record.name + ".npz")
-        record.parent.mkdir(parents=True, exist_ok=True)
+    record = _record_path(args.record) if args.record else None
 
     if args.agent is not None:
         env_id, make, policy = _watched(args, "env" in typed)
@@ -154,15 +174,16 @@ def main(argv: list[str] | None = None) -> int:
             scale=args.scale,
             recording=recording,
         )
-    finally:
+        print(report(env_id, played))
+    finally:  # what was played is saved however the session ended
         env.close()
-    print(report(env_id, played))
-    if recording is not None:
-        recording.save(record, env_id)
-        print(
-            f"recorded {played.steps} step(s) of {recording.episodes} episode(s) to {record}",
-            file=sys.stderr,
-        )
+        if recording is not None:
+            recording.save(record, env_id)
+            print(
+                f"recorded {recording.steps_taken} step(s) of {recording.episodes} episode(s) to "
+                f"{record}",
+                file=sys.stderr,
+            )
     return 0
 
 

@@ -4,7 +4,7 @@ the emulation itself.
     python benchmarks/mario_speed.py [--seconds 2.0] [--repeats 3]
 
 The ROM is the real game when `DQN_ARCADE_SML_ROM` names it, else the stand-in the tests assemble
-(`tests/mario_rom.py`), whose frames are lighter than the game's, so its ratios are the harsher.
+(`envs/mario_standin.py`), whose frames are lighter than the game's, so its ratios are the harsher.
 Raw: `pyboy.tick(4, False)` in a started game (and `pyboy.tick(4, True)`, which renders the last
 frame, as pixel observations need). Env: `SuperMarioLandEnv` made directly (no TimeLimit or
 checker wrappers), 4 frames a step, random actions, a reset at every game over. The four take
@@ -16,7 +16,6 @@ the best of `--repeats` timed runs of about `--seconds` each.
 from __future__ import annotations
 
 import os
-import sys
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
@@ -25,9 +24,7 @@ import numpy as np
 from _timing import best_rate, stepping_runner, timing_parser
 
 from envs.mario import OBS_TYPES, ROM_ENV_VAR, SuperMarioLandEnv
-
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
-from mario_rom import stand_in_rom  # the tests' stand-in, on the path just above
+from envs.mario_standin import stand_in_rom
 
 TARGET_OVERHEAD = 0.15
 FRAMESKIP = 4

@@ -1,4 +1,4 @@
-"""The pygame window behind every env's ``render_mode="human"``, and behind `agents.play`.
+"""The pygame window behind every env's ``render_mode="human"``, and behind `agents.common.play`.
 
 Each game draws its own RGB frame with numpy; this module only puts such a frame on screen, scaled
 up, at the env's ``render_fps``, with an optional line of text over it, and keeps track of the keys

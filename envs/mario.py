@@ -7,7 +7,7 @@ What the env reads of the game (the RAM map, the title-screen tiles) is PyBoy's 
 game wrapper's (`pyboy.plugins.game_wrapper_super_mario_land`), which does the bookkeeping; start-up
 is the wrapper's, with every wait bounded, and the tiles are read straight from video memory.
 
-The tests and the benchmark run a stand-in ROM assembled in Python (`tests/mario_rom.py`) that
+The tests and the benchmark run a stand-in ROM assembled in Python (`envs/mario_standin.py`) that
 behaves like the game where the env looks, so all of it works without the game.
 """
 
@@ -227,7 +227,7 @@ class SuperMarioLandEnv(Env[np.ndarray, int]):
     World 1-1, 400 on the clock, 2 lives to spare, on the first frame the game can be played:
     start-up goes through the title screen once (each wait bounded at 3,600 frames, else a
     `RuntimeError`), saves the emulator's state in memory, and every `reset()` loads it again
-    (about 5 ms, no reboot). The game's randomness comes from the timer's DIV register, which
+    (no reboot). The game's randomness comes from the timer's DIV register, which
     each reset sets to a value drawn from `self.np_random`: the same seed, the same game.
 
     ## Episode End

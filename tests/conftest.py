@@ -11,15 +11,14 @@ import pytest
 os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
 os.environ.setdefault("SDL_AUDIODRIVER", "dummy")
 
-from mario_rom import write_stand_in_rom
-
 import registry  # after the SDL settings, before any env is made
 from envs.mario import ROM_ENV_VAR
+from envs.mario_standin import write_stand_in_rom
 
 
 @pytest.fixture(scope="session")
 def mario_rom(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The stand-in Super Mario Land ROM (`tests/mario_rom.py`), written to a file."""
+    """The stand-in Super Mario Land ROM (`envs/mario_standin.py`), written to a file."""
     return write_stand_in_rom(tmp_path_factory.mktemp("roms") / "stand_in.gb")
 
 

@@ -1,16 +1,22 @@
-"""registry.py: idempotent registration, module-prefixed ids in fresh processes, the catalog."""
+"""registry.py: idempotent registration, module-prefixed ids in fresh processes, the catalog, and
+other packages' envs loaded from their `gymnasium.envs` entry points."""
 
 from __future__ import annotations
 
 import importlib
+import json
+import os
+import subprocess
+import sys
 import textwrap
 import warnings
+from pathlib import Path
 
 import gymnasium as gym
 import numpy as np
 from gymnasium.envs.registration import EnvSpec
 from gymnasium.utils.env_checker import check_env
-from helpers import run_python
+from helpers import REPO_ROOT, run_python
 
 import registry
 
@@ -98,3 +104,79 @@ def test_python_m_registry_prints_the_catalog():
         assert str(env.action_space) in result.stdout
     assert "ALE/Pong-v5" in result.stdout
     assert "Overriding environment" not in result.stderr
+
+
+CORRIDOR = '''
+import gymnasium as gym
+import numpy as np
+
+
+class Corridor(gym.Env):
+    """Walk right to the end of a corridor of 5 cells."""
+
+    def __init__(self, render_mode=None):
+        self.render_mode = render_mode
+        self.observation_space = gym.spaces.Box(0, 1, (5,), np.float32)
+        self.action_space = gym.spaces.Discrete(2)
+
+    def _obs(self):
+        return np.eye(5, dtype=np.float32)[self.cell]
+
+    def reset(self, *, seed=None, options=None):
+        super().reset(seed=seed)
+        self.cell = 0
+        return self._obs(), {}
+
+    def step(self, action):
+        self.cell = min(4, max(0, self.cell + (1 if action == 1 else -1)))
+        return self._obs(), float(self.cell == 4), self.cell == 4, False, {}
+
+
+def register():
+    gym.register(id="Corridor-v0", entry_point="corridor_envs:Corridor", max_episode_steps=20)
+
+
+def broken():
+    raise RuntimeError("this plugin is broken")
+'''
+
+
+def _install(tmp_path: Path, entry_points: str) -> Path:
+    """A package of our own, corridor-envs, installed into a folder of its own with pip: it
+    registers its env only through the `gymnasium.envs` entry-point group."""
+    source = tmp_path / "source"
+    source.mkdir()
+    (source / "corridor_envs.py").write_text(CORRIDOR)
+    (source / "pyproject.toml").write_text(
+        '[build-system]\nrequires = ["setuptools"]\nbuild-backend = "setuptools.build_meta"\n'
+        '[project]\nname = "corridor-envs"\nversion = "0.1"\n'
+        '[tool.setuptools]\npy-modules = ["corridor_envs"]\n'
+        f'[project.entry-points."gymnasium.envs"]\n{entry_points}\n'
+    )
+    site = tmp_path / "site"
+    subprocess.run(
+        [sys.executable, "-m", "pip", "install", "--no-deps", "--no-build-isolation", "-q",
+         "--target", str(site), str(source)],
+        check=True, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    return site
+
+
+def test_envs_of_other_packages_entry_points_train_by_id(tmp_path):
+    site = _install(
+        tmp_path, 'Corridor = "corridor_envs:register"\nbroken_one = "corridor_envs:broken"'
+    )
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(site), str(REPO_ROOT)])}
+    result = subprocess.run(
+        [sys.executable, "-m", "agents.dqn", "--env", "Corridor/Corridor-v0",
+         "--total-timesteps", "600", "--learning-starts", "100", "--episodes", "2",
+         "--run-dir", str(tmp_path / "run")],
+        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert "Traceback" not in result.stderr
+    # The broken entry point is one warning line, and the others still load.
+    warning = [line for line in result.stderr.splitlines() if "broken_one" in line]
+    assert len(warning) == 1 and "this plugin is broken" in warning[0]
+    summary = json.loads((tmp_path / "run" / "summary.json").read_text())
+    assert summary["env_id"] == "Corridor/Corridor-v0" and summary["total_steps"] == 600

@@ -5,13 +5,16 @@
 
 `make_dqn_env(env_id, **options)` makes and wraps an env, `dqn_preprocessing(env, **options)` wraps
 one you have, `make_dqn_vector_env(env_id, num_envs, **options)` makes N of them (ale-py's C++
-vector env for ALE ids). `wrappers.resets` holds the wrappers Gymnasium lacks.
+vector env for ALE ids). They take ids as `gym.make` does: dqn-arcade's are registered by
+`import registry` (or named "registry:Catch-v0"). `wrappers.resets` holds the wrappers Gymnasium
+lacks.
 """
 
 from wrappers.pipeline import (
     dqn_preprocessing,
     dqn_wrapper_plan,
     dqn_wrapper_specs,
+    is_frame_stack,
     make_dqn_env,
     make_dqn_vector_env,
 )
@@ -24,6 +27,7 @@ __all__ = [
     "dqn_preprocessing",
     "dqn_wrapper_plan",
     "dqn_wrapper_specs",
+    "is_frame_stack",
     "make_dqn_env",
     "make_dqn_vector_env",
 ]

@@ -21,7 +21,7 @@ import gymnasium as gym
 import numpy as np
 from ale_py import AtariEnv
 from gymnasium import spaces
-from gymnasium.envs.registration import WrapperSpec
+from gymnasium.envs.registration import EnvSpec, WrapperSpec
 from gymnasium.utils import RecordConstructorArgs
 from gymnasium.wrappers import (
     AtariPreprocessing,
@@ -82,12 +82,19 @@ def _has_lives(env: gym.Env) -> bool:
 
 
 def _is_image(space: spaces.Box, ale: bool) -> bool:
-    """RGB frames (H, W, 3) are images; 2-D uint8 boxes only for ALE's grayscale obs_type (a
-    Catch grid is 2-D uint8 too, and must not be resized)."""
+    """Whether an env's own observations are frames for the pipeline to preprocess: RGB frames
+    (H, W, 3), and 2-D uint8 boxes only for ALE's grayscale obs_type (a Catch grid is 2-D uint8
+    too, and must not be resized)."""
     shape = space.shape
     if space.dtype != np.uint8:
         return False
     return (len(shape) == 3 and shape[-1] == 3) or (ale and len(shape) == 2)
+
+
+def is_frame_stack(space: spaces.Space) -> bool:
+    """Whether `space` is what the pipeline makes of frames: uint8 stacks (k, height, width), the
+    oldest frame first. Agents pick a CNN for them, and replay buffers store each frame once."""
+    return isinstance(space, spaces.Box) and space.dtype == np.uint8 and len(space.shape) == 3
 
 
 def dqn_wrapper_plan(
@@ -195,9 +202,20 @@ def dqn_wrapper_specs(env: gym.Env, **options: Any) -> tuple[WrapperSpec, ...]:
     )
 
 
+def _spec(env_id: str) -> EnvSpec:
+    """`gym.spec(env_id)`, or a ValueError that adds how dqn-arcade's ids get registered."""
+    try:
+        return gym.spec(env_id)
+    except gym.error.Error as error:
+        raise ValueError(
+            f"{error} dqn-arcade's ids are registered by `import registry` (or pass "
+            f"'registry:{env_id}'); ale-py's ALE/... ids by `import ale_py`."
+        ) from None
+
+
 def _is_preprocessed(env_id: str, options: dict[str, Any]) -> bool:
     """Whether `env_id` is registered with the pipeline already (the `DQN/...` ids)."""
-    if not gym.spec(env_id).additional_wrappers:
+    if not _spec(env_id).additional_wrappers:
         return False
     if options:
         raise ValueError(
@@ -223,13 +241,11 @@ def make_dqn_env(
     under the pipeline, so `info["episode"]` reports whole games with unclipped scores (for
     `DQN/...` ids, whose pipeline is fixed, it goes on top).
     """
-    import registry  # noqa: F401  (our ids, and ale-py's)
-
     kwargs = dict(env_kwargs or {})
     if _is_preprocessed(env_id, options):
         env = gym.make(env_id, render_mode=render_mode, **kwargs)
         return gym.wrappers.RecordEpisodeStatistics(env) if episode_statistics else env
-    if gym.spec(env_id).entry_point == "ale_py.env:AtariEnv":
+    if _spec(env_id).entry_point == "ale_py.env:AtariEnv":
         kwargs.setdefault("obs_type", "grayscale")
     env = gym.make(env_id, render_mode=render_mode, **kwargs)
     if episode_statistics:
@@ -254,9 +270,7 @@ def make_dqn_vector_env(
     """
     from ale_py.vector_env import AtariVectorEnv
 
-    import registry  # noqa: F401  (our ids, and ale-py's)
-
-    spec = gym.spec(env_id)
+    spec = _spec(env_id)
     kwargs = dict(env_kwargs or {})
     unknown = sorted(set(options) - set(inspect.signature(dqn_wrapper_plan).parameters))
     if unknown:
@@ -295,7 +309,7 @@ def make_dqn_vector_env(
     if spec.vector_entry_point is not None and plan == [(DtypeObservation, {"dtype": "float32"})]:
         envs = gym.make_vec(env_id, num_envs=num_envs, **kwargs)
         # Gymnasium's vector DtypeObservation converts sub-env by sub-env and stacks the results
-        # again (about 30 us a step for one Catch env); one astype on the batch costs ~1 us.
+        # again, a cost per sub-env per step; one astype on the batch is one call.
         single = envs.single_observation_space
         return gym.wrappers.vector.TransformObservation(
             envs,

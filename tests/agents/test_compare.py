@@ -24,7 +24,8 @@ import gymnasium as gym
 import numpy as np
 
 import registry  # noqa: F401
-from agents.runs import PROGRESS_COLUMNS, write_json
+from agents.common.files import write_json
+from agents.common.runs import PROGRESS_COLUMNS
 
 
 def main(argv=None):

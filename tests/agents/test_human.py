@@ -15,9 +15,9 @@ import pygame
 import pytest
 from helpers import run_python, train_runs
 
-from agents.cli import UsageError
-from agents.command import load_run
-from agents.evaluation import evaluate_policy
+from agents.common.cli import UsageError
+from agents.common.command import load_run
+from agents.common.evaluation import evaluate_policy
 from agents.human import main
 from envs.catch import LEFT, RIGHT, STAY
 from envs.kaboom import read_frame
@@ -72,11 +72,28 @@ def test_arrow_keys_move_the_catch_basket(keyboard, tmp_path, key, action, centr
     assert centres == [5, 5 + (action - 1), 5 + 2 * (action - 1), centre]  # seed 0 starts at 5
 
 
-def test_no_key_or_a_released_key_is_stay(keyboard, tmp_path):
-    keyboard.press(pygame.K_RIGHT)
+def test_a_tap_acts_once_and_no_key_is_stay(keyboard, tmp_path):
+    keyboard.press(pygame.K_RIGHT)  # pressed and released before the next step: a tap
     keyboard.release(pygame.K_RIGHT)
-    played = _recorded(tmp_path, "--env", "Catch-v0", "--seed", "0", "--max-steps", "2")
-    assert played["actions"].tolist() == [STAY, STAY]
+    played = _recorded(tmp_path, "--env", "Catch-v0", "--seed", "0", "--max-steps", "3")
+    assert played["actions"].tolist() == [RIGHT, STAY, STAY]
+
+
+@pytest.mark.parametrize("env_id", ["Catch-v0", "Kaboom-v0", "ALE/Breakout-v5"])
+def test_a_key_pressed_and_released_within_one_frame_still_acts(keyboard, tmp_path, env_id):
+    """KEYDOWN and KEYUP inside one frame, while the session runs: the next step takes it."""
+    right = pygame.event.Event(pygame.KEYDOWN, key=pygame.K_RIGHT)
+    pygame.time.set_timer(right, 30, loops=1)
+    pygame.time.set_timer(pygame.event.Event(pygame.KEYUP, key=pygame.K_RIGHT), 31, loops=1)
+    record = tmp_path / "played.npz"
+    assert main(["--env", env_id, "--seed", "0", "--max-steps", "12", "--fps", "50",
+                 "--record", str(record)]) == 0  # fmt: skip
+    with np.load(record) as played:
+        actions = played["actions"].tolist()
+    env = gym.make(env_id)
+    meanings = env.unwrapped.get_action_meanings()
+    env.close()
+    assert [meanings[action] for action in actions].count("RIGHT") == 1, actions
 
 
 @pytest.mark.parametrize(("key", "sign"), [(pygame.K_LEFT, -1), (pygame.K_RIGHT, 1)])
@@ -187,8 +204,8 @@ def test_watch_an_agent_play_the_episodes_evaluation_plays(trained, agent, capsy
 
 
 def test_evaluate_render_human_shows_the_same_episodes_through_play(trained, monkeypatch):
-    import agents.evaluation
-    from agents.play import play
+    import agents.common.evaluation
+    from agents.common.play import play
 
     watched = []
 
@@ -196,7 +213,7 @@ def test_evaluate_render_human_shows_the_same_episodes_through_play(trained, mon
         watched.append(kwargs)
         return play(*args, **kwargs)
 
-    monkeypatch.setattr(agents.evaluation, "play", spy)
+    monkeypatch.setattr(agents.common.evaluation, "play", spy)
     args, policy = load_run(trained["dqn"] / "checkpoint.pt")
     shown = evaluate_policy(args.env, policy(0.0, np.random.default_rng(0)), 2, 11, render="human")
     headless = evaluate_policy(args.env, policy(0.0, np.random.default_rng(0)), 2, 11)

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import json
+import zipfile
 from pathlib import Path
 
 import pytest
 from helpers import run_python, train_runs
 
-from agents.runs import SUMMARY_KEYS
+from agents.common.runs import SUMMARY_KEYS
 
 SHORT_CATCH = ["--total-timesteps", "3000", "--learning-starts", "500", "--episodes", "3"]
 
@@ -115,14 +116,15 @@ def test_evaluating_what_is_not_an_sb3_run_of_the_env_is_refused(catch_runs):
     assert "the checkpoint's model takes Box(0.0, 1.0, (10, 10), float32)" in result.stderr
     assert "leave out --env" in result.stderr
     result = _sb3("--evaluate", str(catch_runs["dqn"] / "checkpoint.pt"))
-    assert result.returncode == 2 and "is not a checkpoint of agents.sb3_dqn" in result.stderr
+    assert result.returncode == 2 and "is not a checkpoint of sb3_dqn" in result.stderr
 
 
 def test_damaged_sb3_runs_are_one_line_and_exit_2(tmp_path):
     (tmp_path / "checkpoint.zip").write_bytes(b"PK\x03\x04 not really a zip")
     result = _sb3("--evaluate", str(tmp_path))
-    assert result.returncode == 2 and "is missing or unreadable" in result.stderr  # no state
-    (tmp_path / "training_state.json").write_text(json.dumps({"config": {"env": "Catch-v0"}}))
+    assert result.returncode == 2 and "is not a readable SB3 checkpoint" in result.stderr
+    with zipfile.ZipFile(tmp_path / "checkpoint.zip", "w") as archive:  # ours, without SB3's
+        archive.writestr("dqn_arcade.json", json.dumps({"config": {"env": "Catch-v0"}}))
     result = _sb3("--evaluate", str(tmp_path))
     assert result.returncode == 2 and "is not a readable SB3 checkpoint" in result.stderr
     result = _sb3("--env", "Pendulum-v1", "--run-dir", str(tmp_path / "pendulum"))

@@ -1,4 +1,4 @@
-"""SuperMarioLand-v0 against the stand-in ROM (`tests/mario_rom.py`): start-up and its errors,
+"""SuperMarioLand-v0 against the stand-in ROM (`envs/mario_standin.py`): start-up and its errors,
 the buttons, reward and episode end, both observations against PyBoy's own, seeded resets, the
 DQN pipeline; and, for those who have the game, one run on the real ROM."""
 
@@ -11,7 +11,6 @@ import gymnasium as gym
 import numpy as np
 import pytest
 from gymnasium.utils.env_checker import check_env
-from mario_rom import GOAL_BLOCK, LEFT_EDGE, START_X, stand_in_rom, write_stand_in_rom
 
 from envs.mario import (
     ACTION_MEANINGS,
@@ -25,6 +24,7 @@ from envs.mario import (
     SuperMarioLandEnv,
     _header_checksum,
 )
+from envs.mario_standin import GOAL_BLOCK, LEFT_EDGE, START_X, stand_in_rom, write_stand_in_rom
 from wrappers import make_dqn_env
 from wrappers.resets import EpisodicLife, FireReset
 

@@ -18,8 +18,8 @@ import numpy as np
 from gymnasium import spaces
 
 import registry  # noqa: F401  (our ids, and ale-py's)
-from agents.cli import UsageError
-from agents.networks import is_image_space
+from agents.common.cli import UsageError
+from agents.common.networks import uses_cnn
 from wrappers import make_dqn_env, make_dqn_vector_env
 
 # Options for the pipeline that leave reward clipping and life loss to the agent.
@@ -36,10 +36,12 @@ def checked_env_id(env_id: str) -> str:
         return gym.spec(name).id
     except ImportError:
         raise UsageError(f"cannot import {module!r}, named in the env id {env_id!r}") from None
-    except gym.error.Error:
+    except gym.error.Error as error:
+        hint = str(error).partition("Did you mean: ")[2].rstrip("?")
+        hint = f"did you mean {hint}? " if hint else ""
         raise UsageError(
-            f"unknown env id {env_id!r}; `python -m registry` lists ours, and ale-py provides "
-            "ALE/<Game>-v5 ids such as ALE/Pong-v5"
+            f"unknown env id {env_id!r}; {hint}`python -m registry` lists ours, and ale-py "
+            "provides ALE/<Game>-v5 ids such as ALE/Pong-v5"
         ) from None
 
 
@@ -87,6 +89,17 @@ def checked_discrete(env_id: str, envs: Any, action_space: spaces.Space) -> Any:
     return envs
 
 
+def check_env(env_id: str) -> None:
+    """A UsageError if an agent cannot train on `env_id`: its evaluation env cannot be made or
+    reset (a missing dependency or ROM), or its actions are not Discrete."""
+    env = make_eval_env(env_id)
+    checked_discrete(env_id, env, env.action_space)
+    try:
+        checked_reset(env, env_id, seed=0)
+    finally:
+        env.close()
+
+
 def is_ale(env_id: str) -> bool:
     return gym.spec(env_id).entry_point == "ale_py.env:AtariEnv"
 
@@ -119,7 +132,7 @@ def env_family(env_id: str) -> str:
         return "atari"
     env = make_eval_env(env_id)
     try:
-        return "atari" if is_image_space(env.observation_space) else "mlp"
+        return "atari" if uses_cnn(env.observation_space) else "mlp"
     finally:
         env.close()
 

@@ -1,6 +1,6 @@
 """Running a policy for whole episodes: the final evaluation of training, `--evaluate` and
 recording it (`--video DIR`) are this one loop. Watching it in a window (`--render human`) goes
-through `agents.play.play`, the window loop of `python -m agents.human`, which plays the same
+through `agents.common.play.play`, the window loop of `python -m agents.human`, which plays the same
 seeded episodes."""
 
 from __future__ import annotations
@@ -9,8 +9,9 @@ import warnings
 
 import gymnasium as gym
 
-from agents.environments import checked_reset, make_eval_env
-from agents.play import Policy, play
+from agents.common.environments import checked_reset, make_eval_env
+from agents.common.play import play
+from agents.common.policy import Policy
 
 
 def run_episodes(env: gym.Env, policy: Policy, episodes: int, seed: int) -> list[float]:
@@ -37,7 +38,7 @@ def evaluate_policy(
     video_dir: str | None = None,
 ) -> list[float]:
     """`run_episodes` on a fresh evaluation env of `env_id` (whole games, unclipped scores), or
-    with `render="human"` the same episodes shown in a window (`agents.play.play`; closing it
+    with `render="human"` the same episodes shown in a window (`agents.common.play.play`; closing it
     early returns the episodes played to their end), and recorded to `video_dir` with
     Gymnasium's RecordVideo."""
     rendered = render == "human" or video_dir is not None

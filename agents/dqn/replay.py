@@ -20,11 +20,15 @@ bootstrap value (0 after a terminal step), and the observation to bootstrap from
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
 import numpy as np
 from gymnasium import spaces
+
+from agents.common.files import atomic_write
+from wrappers import is_frame_stack
 
 # Entry kinds.
 EMPTY, PAD, CURRENT, STEP, FINAL = 0, 1, 2, 3, 4
@@ -34,11 +38,17 @@ are set); FINAL: an episode's last observation."""
 
 
 def frame_stack_of(space: spaces.Box) -> int:
-    """How many frames each observation of `space` stacks: k for the DQN pipeline's uint8
-    (k, height, width) images with k > 1, else 1 (the observation is stored whole)."""
-    if space.dtype == np.uint8 and len(space.shape) == 3 and 1 < space.shape[0] <= 16:
-        return space.shape[0]
-    return 1
+    """How many frames each observation of `space` stacks: k for the DQN pipeline's frame stacks
+    (`wrappers.is_frame_stack`), else 1 (the observation is stored whole)."""
+    return space.shape[0] if is_frame_stack(space) else 1
+
+
+def physical_memory() -> int | None:
+    """Bytes of memory this machine has (None where the platform does not say)."""
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (AttributeError, ValueError, OSError):
+        return None
 
 
 class ReplayBuffer:
@@ -72,6 +82,16 @@ class ReplayBuffer:
         self.n_step = n_step
         self.stream_capacity = -(-capacity // num_envs)
         shape = (num_envs, self.stream_capacity)
+        # numpy allocates the pages as they are written: a buffer past the machine's memory would
+        # fail hours into a run. (Per entry: a frame, kind, action, reward and terminal flag.)
+        entry = np.prod(self.frame_shape) * observation_space.dtype.itemsize + 1 + 4 + 4 + 1
+        needed, memory = int(entry) * num_envs * self.stream_capacity, physical_memory()
+        if memory is not None and needed > memory:
+            raise ValueError(
+                f"a replay buffer of {capacity:,} transitions of {observation_space.shape} "
+                f"observations takes {needed / 2**30:,.1f} GiB, more than the "
+                f"{memory / 2**30:,.1f} GiB this machine has"
+            )
         self.frames = np.zeros(shape + tuple(self.frame_shape), dtype=observation_space.dtype)
         self.kinds = np.zeros(shape, dtype=np.uint8)
         self.actions = np.zeros(shape, dtype=np.int32)
@@ -235,43 +255,48 @@ class ReplayBuffer:
         }
 
     def save(self, path: Path) -> None:
-        """Writes the entries written so far (uncompressed .npz) atomically: a temp file, then a
-        rename."""
+        """Writes the entries written so far (uncompressed .npz, no pickled objects) atomically."""
         # Streams fill in time order from slot 0 and only wrap once full, so the first `filled`
         # slots of every stream hold all it has written (then EMPTY ones, in a shorter stream).
         filled = min(int(self.positions.max()), self.stream_capacity)
-        temp = path.with_name(path.name + ".tmp")
-        with open(temp, "wb") as file:
-            np.savez(
+        arrays = {name: array[:, :filled] for name, array in self._arrays().items()}
+        atomic_write(
+            path,
+            lambda file: np.savez(
                 file,
-                **{name: array[:, :filled] for name, array in self._arrays().items()},
+                **arrays,
                 positions=self.positions,
                 shape=np.array(self.frames.shape),  # the buffer's, to refuse another's file
-                rng=np.array(self.rng.bit_generator.state, dtype=object),
-            )
-        os.replace(temp, path)
+                rng=np.array(json.dumps(self.rng.bit_generator.state)),
+            ),
+        )
 
     def load(self, path: Path) -> None:
         """Restores a buffer written by `save` from a run with the same buffer settings (streams,
-        capacity, observation shape and dtype); the entries the file lacks are left EMPTY."""
-        with np.load(path, allow_pickle=True) as saved:
-            arrays = {name: saved[name] for name in self._arrays()}
-            # Files written before `save` kept only the filled entries hold whole arrays, no shape.
-            shape = saved["shape"].tolist() if "shape" in saved.files else arrays["frames"].shape
-            found = (tuple(shape), arrays["frames"].dtype)
-            expected = (self.frames.shape, self.frames.dtype)
-            if found != expected:
-                raise ValueError(
-                    f"{path} holds a replay buffer of another shape (frames: {found[0]} "
-                    f"{found[1]}, expected {expected[0]} {expected[1]})"
-                )
-            filled = arrays["frames"].shape[1]
-            # Past `filled`, only slots this buffer has written need clearing: writing the others
-            # would allocate the pages numpy has not (a big buffer's zeros are allocated lazily).
-            written = min(int(self.positions.max()), self.stream_capacity)
-            for name, array in self._arrays().items():
-                array[:, :filled] = arrays[name]
-                array[:, filled:written] = 0
-            self.positions[...] = saved["positions"]
-            self.rng.bit_generator.state = saved["rng"].item()
+        capacity, observation shape and dtype); the entries the file lacks are left EMPTY.
+        ValueError if the file is not such a buffer (another shape, damaged, not a replay file)."""
+        try:
+            with np.load(path, allow_pickle=False) as saved:
+                arrays = {name: saved[name] for name in self._arrays()}
+                shape, positions = tuple(saved["shape"].tolist()), saved["positions"]
+                rng_state = json.loads(saved["rng"].item())
+        except Exception as error:  # np.load raises many kinds (BadZipFile, KeyError, a
+            # ValueError for a pickled array with allow_pickle=False) for a damaged or foreign file
+            raise ValueError(f"{path} is not a readable replay buffer ({error})") from None
+        found = (shape, arrays["frames"].dtype)
+        expected = (self.frames.shape, self.frames.dtype)
+        if found != expected or positions.shape != self.positions.shape:
+            raise ValueError(
+                f"{path} holds a replay buffer of another shape (frames: {found[0]} {found[1]}, "
+                f"expected {expected[0]} {expected[1]})"
+            )
+        filled = arrays["frames"].shape[1]
+        # Past `filled`, only slots this buffer has written need clearing: writing the others
+        # would allocate the pages numpy has not (a big buffer's zeros are allocated lazily).
+        written = min(int(self.positions.max()), self.stream_capacity)
+        for name, array in self._arrays().items():
+            array[:, :filled] = arrays[name]
+            array[:, filled:written] = 0
+        self.positions[...] = positions
+        self.rng.bit_generator.state = rng_state
         self._ready = False

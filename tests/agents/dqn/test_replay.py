@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from gymnasium import spaces
 
-from agents.replay import ReplayBuffer
+from agents.dqn.replay import ReplayBuffer
 
 STACK = 4
 FRAME = (2, 3)
@@ -261,16 +261,25 @@ def test_a_checkpoint_holds_only_the_entries_written(tmp_path):
     _assert_same_buffer(buffer, copy)
 
 
-def test_a_checkpoint_of_whole_arrays_still_loads(tmp_path):
-    # As `save` wrote them before it kept only the entries written: no shape, whole arrays.
+def test_a_replay_file_is_read_without_pickle(tmp_path):
+    """A file whose arrays are pickled objects (which could run code when loaded) is refused,
+    and so is one that is not a replay file at all; the buffer is left as it was."""
     buffer = ReplayBuffer(120, 2, STACKED, gamma=0.9, seed=10)
     _fill(buffer, [FakeStream("reset", 0), FakeStream("reset", 1)], steps=20)
     arrays = {name: getattr(buffer, name) for name in ARRAYS}
-    rng = np.array(buffer.rng.bit_generator.state, dtype=object)
-    np.savez(tmp_path / "replay.npz", **arrays, rng=rng)
+    rng = np.array(buffer.rng.bit_generator.state, dtype=object)  # pickled when saved
+    np.savez(tmp_path / "pickled.npz", **arrays, shape=np.array(buffer.frames.shape), rng=rng)
+    (tmp_path / "damaged.npz").write_bytes(b"PK\x03\x04 not a zip")
     copy = ReplayBuffer(120, 2, STACKED, gamma=0.9)
-    copy.load(tmp_path / "replay.npz")
-    _assert_same_buffer(buffer, copy)
+    for name in ("pickled.npz", "damaged.npz"):
+        with pytest.raises(ValueError, match="is not a readable replay buffer"):
+            copy.load(tmp_path / name)
+        assert not copy.positions.any()
+
+
+def test_a_buffer_larger_than_the_machine_is_refused_before_it_is_allocated():
+    with pytest.raises(ValueError, match=r"more than the .* GiB this machine has"):
+        ReplayBuffer(10**11, 1, STACKED, gamma=0.9)
 
 
 VECTOR = spaces.Box(-1, 1, (5,), np.float32)

@@ -19,7 +19,6 @@ its sorted tuple), and the keys held tracked from events (`PygameWindow.held`).
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -27,10 +26,10 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 
-from agents.cli import UsageError
+from agents.common.cli import UsageError
+from agents.common.files import atomic_write
+from agents.common.policy import Policy
 from envs._window import PygameWindow
-
-Policy = Callable[[np.ndarray], int]
 
 
 def _env_name(env: gym.Env) -> str:
@@ -74,25 +73,34 @@ def idle_action(env: gym.Env) -> int:
     return 0
 
 
-def keyboard_policy(env: gym.Env, window: PygameWindow) -> Policy:
-    """The action of the keys held in `window`, by the env's key mapping; the idle action for no
-    key or a combination the mapping does not have. Where the mapping moves with W, A, S and D
-    and has no arrow keys (ALE's), the arrows stand in for them."""
-    import pygame
+class Keyboard:
+    """A person's policy: the action of the keys held in `window`, and of those tapped (pressed
+    and released) since the last step, so a quick tap between two steps still acts on the next
+    one, as on an arcade machine. Keys map by the env's key mapping; no key, or a combination the
+    mapping does not have, is the idle action. Where the mapping moves with W, A, S and D and has
+    no arrow keys (ALE's), the arrows stand in for them."""
 
-    mapping = keys_to_action(env)
-    relevant = set().union(*mapping)
-    idle = idle_action(env)
-    arrows = {pygame.K_UP: pygame.K_w, pygame.K_LEFT: pygame.K_a, pygame.K_DOWN: pygame.K_s,
-              pygame.K_RIGHT: pygame.K_d}  # fmt: skip
-    if relevant & arrows.keys():
-        arrows = {}
+    def __init__(self, env: gym.Env, window: PygameWindow) -> None:
+        import pygame
 
-    def act(_obs: np.ndarray) -> int:
-        held = {arrows.get(key, key) for key in window.held} & relevant
-        return mapping.get(tuple(sorted(held)), idle)
+        self.window = window
+        self.mapping = keys_to_action(env)
+        self.relevant = set().union(*self.mapping)
+        self.idle = idle_action(env)
+        self.arrows = {pygame.K_UP: pygame.K_w, pygame.K_LEFT: pygame.K_a,
+                       pygame.K_DOWN: pygame.K_s, pygame.K_RIGHT: pygame.K_d}  # fmt: skip
+        if self.relevant & self.arrows.keys():
+            self.arrows = {}
+        self.tapped: set[int] = set()
 
-    return act
+    def pressed(self, keys: list[int]) -> None:
+        """Keys pressed since the last poll of the window (`PygameWindow.poll`)."""
+        self.tapped.update(keys)
+
+    def act(self, _obs: np.ndarray) -> int:
+        keys = {self.arrows.get(key, key) for key in self.window.held | self.tapped}
+        self.tapped.clear()
+        return self.mapping.get(tuple(sorted(keys & self.relevant)), self.idle)
 
 
 class Recording:
@@ -131,14 +139,25 @@ class Recording:
         ):
             self.steps[name].append(value)
 
+    @property
+    def steps_taken(self) -> int:
+        return len(self.steps["actions"])
+
     def save(self, path: str | Path, env_id: str) -> None:
+        """Writes the session to `path` atomically."""
         dtypes = {"actions": np.int64, "rewards": np.float64, "episode": np.int64}
         arrays = {
             name: np.asarray(values, dtype=dtypes.get(name, bool))
             for name, values in self.steps.items()
         }
-        np.savez_compressed(
-            path, observations=np.asarray(self.observations), env_id=np.asarray(env_id), **arrays
+        atomic_write(
+            Path(path),
+            lambda file: np.savez_compressed(
+                file,
+                observations=np.asarray(self.observations),
+                env_id=np.asarray(env_id),
+                **arrays,
+            ),
         )
 
 
@@ -203,15 +222,17 @@ def play(
     recording: Recording | None = None,
 ) -> Played:
     """Plays `env` (made with `render_mode="rgb_array"`) in a window: `policy` picks the actions,
-    or with None the keys held, by the env's `get_keys_to_action()`. Runs until the window closes
-    (Esc or its close button), `episodes` episodes end or `max_steps` steps are taken; P pauses,
-    R restarts the episode. Episode k (R starts a new one) is reset with `seed + k` when `seed` is
-    given, as `agents.evaluation.run_episodes` does. `fps` defaults to the env's `render_fps`,
-    `scale` to the largest that fits `envs._window.FIT_HEIGHT`."""
+    or with None the keys held and tapped (`Keyboard`), by the env's `get_keys_to_action()`. Runs
+    until the window closes (Esc or its close button), `episodes` episodes end or `max_steps`
+    steps are taken; P pauses, R restarts the episode. Episode k (R starts a new one) is reset
+    with `seed + k` when `seed` is given, as `agents.common.evaluation.run_episodes` does. `fps`
+    defaults to the env's `render_fps`, `scale` to the largest that fits
+    `envs._window.FIT_HEIGHT`."""
     import pygame
 
     window = PygameWindow(_env_name(env), fps or steps_per_second(env), scale)
-    act = policy or keyboard_policy(env, window)
+    keyboard = Keyboard(env, window) if policy is None else None
+    act = policy or keyboard.act
     game, played, paused = _Game(env, seed, recording), Played(), False
     try:
         game.new_episode()
@@ -228,6 +249,8 @@ def play(
                 continue
             if paused:
                 continue
+            if keyboard is not None:
+                keyboard.pressed(keys)
             if max_steps is not None and played.steps >= max_steps:
                 break
             ended = game.step(act(game.obs))

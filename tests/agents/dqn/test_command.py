@@ -15,7 +15,7 @@ import torch
 from helpers import REPO_ROOT, run_python
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
-from agents.runs import SUMMARY_KEYS, TIMING_KEYS
+from agents.common.runs import SUMMARY_KEYS, TIMING_KEYS
 
 SHORT_CATCH = ["--total-timesteps", "3000", "--learning-starts", "500", "--episodes", "5"]
 
@@ -58,7 +58,7 @@ def test_the_default_command_solves_catch_and_writes_every_output(tmp_path):
         len(returns) == summary["train_episodes"] == len(events.Scalars("charts/episodic_length"))
     )
     assert {event.value for event in returns} <= {-1.0, 1.0}  # a Catch episode: caught or missed
-    checkpoint = torch.load(run_dir / "checkpoint.pt", weights_only=False)
+    checkpoint = torch.load(run_dir / "checkpoint.pt", weights_only=True)
     assert checkpoint["global_step"] == summary["total_steps"]
 
 
@@ -107,8 +107,8 @@ def test_an_interrupted_run_resumes_where_it_stopped(tmp_path):
     process.send_signal(signal.SIGINT)
     err = process.stderr.read()
     assert process.wait(timeout=60) == 130, err
-    assert "interrupted; checkpoint saved" in err and f"--resume {run_dir}" in err
-    stopped = torch.load(run_dir / "checkpoint.pt", weights_only=False)
+    assert "stopped by SIGINT; saved the checkpoint at step" in err and f"--resume {run_dir}" in err
+    stopped = torch.load(run_dir / "checkpoint.pt", weights_only=True)
     stopped_at = stopped["global_step"]
     assert 500 <= stopped_at < 200_000
 
@@ -123,12 +123,15 @@ def test_an_interrupted_run_resumes_where_it_stopped(tmp_path):
     resumed = [row for row in _progress(run_dir) if int(row["step"]) > stopped_at]
     # Epsilon carries on from the schedule of the new total, below its start.
     assert float(resumed[0]["epsilon"]) < 1.0
-    assert summary["train_episodes"] > stopped["episode_count"]
-    final = torch.load(run_dir / "checkpoint.pt", weights_only=False)
-    assert final["optimizer"]["lr"] == 5e-4
-    # Adam's step count carries on from the checkpoint's: about 500 updates in 2,000 steps.
-    before = stopped["optimizer"]["steps"]
-    assert before > 0 and final["optimizer"]["steps"] >= before + 450
+    assert summary["train_episodes"] > stopped["episodes"]["episode_count"]
+    final = torch.load(run_dir / "checkpoint.pt", weights_only=True)
+    optimizer = final["learner"]["optimizer"]
+    assert optimizer["param_groups"][0]["lr"] == 5e-4
+    # Adam's step count carries on from the checkpoint's: one update every 4 steps once the
+    # buffer has refilled (200 steps), but for those due at the last env step (16 envs), which
+    # would be taken before the next.
+    before = float(stopped["learner"]["optimizer"]["state"][0]["step"])
+    assert before > 0 and float(optimizer["state"][0]["step"]) >= before + (2000 - 200 - 16) // 4
 
 
 def test_a_diverging_run_stops_and_keeps_the_last_good_checkpoint(tmp_path):
@@ -139,9 +142,9 @@ def test_a_diverging_run_stops_and_keeps_the_last_good_checkpoint(tmp_path):
     )  # fmt: skip
     assert result.returncode == 1
     assert "training stopped" in result.stderr and "last good checkpoint" in result.stderr
-    checkpoint = torch.load(run_dir / "checkpoint.pt", weights_only=False)
+    checkpoint = torch.load(run_dir / "checkpoint.pt", weights_only=True)
     assert checkpoint["global_step"] < 3000
-    assert all(value.isfinite().all() for value in checkpoint["q_network"].values())
+    assert all(value.isfinite().all() for value in checkpoint["learner"]["q_network"].values())
 
 
 @pytest.fixture(scope="module")

@@ -11,7 +11,7 @@ from gymnasium.vector import AutoresetMode, VectorEnv
 from gymnasium.vector.utils import batch_space
 from test_replay import STACKED, FakeStream, _find
 
-from agents import dqn
+from agents.dqn import loop as dqn
 
 
 class LoggedVectorEnv(VectorEnv):
@@ -77,20 +77,31 @@ def test_the_loop_stores_exactly_the_transitions_the_vector_env_gave(monkeypatch
         return loss, q_mean
 
     trainer.learner.update = logged_update
+    env_steps_from = []  # the global step before each envs.step
+    step = envs.step
+
+    def logged_step(actions):
+        env_steps_from.append(trainer.global_step)
+        return step(actions)
+
+    envs.step = logged_step
     summary = trainer.train()
 
     logged = sum(len(stream.transitions) for stream in envs.streams)
     assert envs.autoresets > 10  # many episodes ended and restarted
     assert summary["total_steps"] == trainer.global_step == logged  # no autoreset step counted
     # A gradient step at every train_frequency-th env step from learning_starts on, some of them
-    # due together (3 envs step at once).
-    assert trainer.learner.optimizer.steps == (trainer.global_step - 120) // 2 + 1
+    # due together (3 envs step at once), taken before the envs step: so up to the step the last
+    # envs.step started from.
+    assert trainer.learner.gradient_steps == (env_steps_from[-1] - 120) // 2 + 1
+    assert all(u[0] in env_steps_from for u in updates)
     assert any(steps > 1 for _, steps, _, _ in updates)
-    # Each progress row averages the losses and Q-values of the gradient steps since the last.
+    # Each progress row averages the losses and Q-values of the gradient steps since the last:
+    # those taken before the envs stepped on to the row's step.
     rows = np.genfromtxt(tmp_path / "progress.csv", delimiter=",", names=True)
     previous = 0
     for row in rows:
-        window = [u for u in updates if previous < u[0] <= row["step"]]
+        window = [u for u in updates if previous <= u[0] < row["step"]]
         previous = row["step"]
         if not window:
             assert np.isnan(row["td_loss"])
