@@ -28,7 +28,7 @@ import gymnasium as gym
 import numpy as np
 
 from agents.cli import UsageError
-from envs._window import PygameWindow
+from envs.window import PygameWindow
 
 Policy = Callable[[np.ndarray], int]
 

@@ -28,6 +28,12 @@ def checked_render_mode(game: str, render_mode: Any, render_modes: list[str]) ->
     return render_mode
 
 
+def over_or_never_began(episode: str) -> RuntimeError:
+    """The error of a `step()` after the end of `episode` ("This Kaboom game"), or before the
+    first `reset()`."""
+    return RuntimeError(f"{episode} is over (or never began): call reset() first.")
+
+
 def integer_action(action: Any, invalid: Callable[[Any], ValueError]) -> int:
     """The slow path of a game's `step`, for an action that is not a plain int: a numpy integer
     (a scalar or a 0-d array) stands for its int; anything else raises `invalid(action)`."""

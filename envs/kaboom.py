@@ -21,8 +21,14 @@ from typing import Any
 import numpy as np
 from gymnasium import Env, spaces
 
-from envs._checks import checked_obs_type, checked_render_mode, integer_action, is_int
-from envs._window import PygameWindow
+from envs._checks import (
+    checked_obs_type,
+    checked_render_mode,
+    integer_action,
+    is_int,
+    over_or_never_began,
+)
+from envs.window import FrameRendering
 
 ACTION_MEANINGS = ("NOOP", "FIRE", "RIGHT", "LEFT")
 NOOP, FIRE, RIGHT, LEFT = range(4)
@@ -631,7 +637,7 @@ def state_vector(state: KaboomState) -> np.ndarray:
     return np.array(values, dtype=np.float32)
 
 
-class KaboomEnv(Env[np.ndarray, int]):
+class KaboomEnv(FrameRendering, Env[np.ndarray, int]):
     """
     ## Description
 
@@ -772,6 +778,7 @@ class KaboomEnv(Env[np.ndarray, int]):
     """
 
     metadata = {"render_modes": ["human", "rgb_array"], "render_fps": ATARI_FPS // 4}
+    render_name, window_title, window_scale = "Kaboom", "Kaboom!", 3
 
     def __init__(
         self,
@@ -793,7 +800,6 @@ class KaboomEnv(Env[np.ndarray, int]):
 
         self.state = KaboomState()
         self._screen: _Screen | None = None
-        self._window: PygameWindow | None = None
         self._uniforms: list[float] = []
         self._uniform_index = 0
         self._uniform_source: np.random.Generator | None = None
@@ -845,7 +851,7 @@ class KaboomEnv(Env[np.ndarray, int]):
         if action < 0 or action > 3:
             raise _invalid_action(action)
         if self._over:
-            raise RuntimeError("This Kaboom game is over (or never began): call reset() first.")
+            raise over_or_never_began("This Kaboom game")
 
         state = self.state
         score = state.score
@@ -902,22 +908,8 @@ class KaboomEnv(Env[np.ndarray, int]):
             return self._frame().copy()
         return state_vector(self.state)
 
-    def render(self) -> np.ndarray | None:
-        if self.render_mode is None:
-            raise RuntimeError(
-                'Kaboom was made without a render_mode: pass render_mode="rgb_array" or "human".'
-            )
-        if self.render_mode == "rgb_array":
-            return self._frame().copy()
-        if self._window is None:
-            self._window = PygameWindow("Kaboom!", self.metadata["render_fps"], scale=3)
-        self._window.show(self._frame())
-        return None
-
-    def close(self) -> None:
-        if self._window is not None:
-            self._window.close()
-            self._window = None
+    def _render_frame(self) -> np.ndarray:
+        return self._frame().copy()
 
 
 # ---- A scripted player that reads the frame, for ALE's Kaboom and this one alike. ----
