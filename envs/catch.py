@@ -237,7 +237,8 @@ class CatchEnv(FrameRendering, Env[np.ndarray, int]):
         return self._observe(), {}
 
     def step(self, action: int) -> tuple[np.ndarray, float, bool, bool, dict[str, Any]]:
-        # This is the hot path of every agent on Catch: plain ints and comparisons, no space checks.
+        # This is the hot path of every agent on Catch: plain ints and comparisons, no space checks,
+        # and checked_action written out, as a call is a visible part of this step's cost.
         if action.__class__ is not int:
             action = integer_action(action, _invalid_action)
         if action < 0 or action > 2:

@@ -22,9 +22,9 @@ import numpy as np
 from gymnasium import Env, spaces
 
 from envs._checks import (
+    checked_action,
     checked_obs_type,
     checked_render_mode,
-    integer_action,
     is_int,
     over_or_never_began,
 )
@@ -846,10 +846,7 @@ class KaboomEnv(FrameRendering, Env[np.ndarray, int]):
 
     def step(self, action: int) -> tuple[np.ndarray, float, bool, bool, dict[str, Any]]:
         # The hot path: plain ints, the frames' random draws taken from a pre-drawn list.
-        if action.__class__ is not int:
-            action = integer_action(action, _invalid_action)
-        if action < 0 or action > 3:
-            raise _invalid_action(action)
+        action = checked_action(action, len(ACTION_MEANINGS), _invalid_action)
         if self._over:
             raise over_or_never_began("This Kaboom game")
 

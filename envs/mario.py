@@ -26,9 +26,9 @@ import numpy as np
 from gymnasium import Env, spaces
 
 from envs._checks import (
+    checked_action,
     checked_obs_type,
     checked_render_mode,
-    integer_action,
     is_int,
     over_or_never_began,
 )
@@ -433,10 +433,7 @@ class SuperMarioLandEnv(FrameRendering, Env[np.ndarray, int]):
         return self._observe(), self._info()
 
     def step(self, action: int) -> tuple[np.ndarray, float, bool, bool, dict[str, Any]]:
-        if action.__class__ is not int:
-            action = integer_action(action, _invalid_action)
-        if not 0 <= action < len(ACTIONS):
-            raise _invalid_action(action)
+        action = checked_action(action, len(ACTIONS), _invalid_action)
         if self._over:
             raise over_or_never_began("This Super Mario Land game")
         pyboy = self.pyboy
