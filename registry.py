@@ -96,6 +96,24 @@ ENVS: tuple[EnvEntry, ...] = (
         summary="Kaboom!: catch the Mad Bomber's bombs in 3 buckets; ALE/Kaboom-v5's interface",
     ),
     EnvEntry(
+        id="KaboomNoFrameskip-v0",
+        entry_point="envs.kaboom:KaboomEnv",
+        # As ALE's *NoFrameskip-v4 ids: the frame skip and the rest are the wrappers' business.
+        kwargs={
+            "frameskip": 1,
+            "repeat_action_probability": 0.0,
+            "max_num_frames_per_episode": 108_000,
+        },
+        summary="Kaboom-v0 as ALE's NoFrameskip-v4 ids: 1 frame a step, no sticky actions",
+    ),
+    EnvEntry(
+        id="DQN/Kaboom-v0",
+        entry_point="envs.kaboom:KaboomEnv",
+        kwargs={"obs_type": "grayscale", "max_num_frames_per_episode": 108_000},
+        dqn_preprocessed=True,
+        summary="Kaboom-v0 through the DQN pipeline (make_dqn_env): 4 stacked 84x84 ALE grayscale",
+    ),
+    EnvEntry(
         id="SuperMarioLand-v0",
         entry_point="envs.mario:SuperMarioLandEnv",
         # The ROM is the user's own: rom_path=..., or the DQN_ARCADE_SML_ROM variable.

@@ -28,8 +28,24 @@ def checked_render_mode(game: str, render_mode: Any, render_modes: list[str]) ->
     return render_mode
 
 
+def over_or_never_began(episode: str) -> RuntimeError:
+    """The error of a `step()` after the end of `episode` ("This Kaboom game"), or before the
+    first `reset()`."""
+    return RuntimeError(f"{episode} is over (or never began): call reset() first.")
+
+
+def checked_action(action: Any, num_actions: int, invalid: Callable[[Any], ValueError]) -> int:
+    """The action a game's `step` was given, as an int in [0, num_actions); anything else raises
+    `invalid(action)`. Plain ints, the usual case, cost two comparisons."""
+    if action.__class__ is not int:
+        action = integer_action(action, invalid)
+    if action < 0 or action >= num_actions:
+        raise invalid(action)
+    return action
+
+
 def integer_action(action: Any, invalid: Callable[[Any], ValueError]) -> int:
-    """The slow path of a game's `step`, for an action that is not a plain int: a numpy integer
+    """The slow path of `checked_action`, for an action that is not a plain int: a numpy integer
     (a scalar or a 0-d array) stands for its int; anything else raises `invalid(action)`."""
     if (
         isinstance(action, (np.integer, np.ndarray))

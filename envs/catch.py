@@ -17,8 +17,14 @@ from gymnasium.utils import seeding
 from gymnasium.vector import AutoresetMode, VectorEnv
 from gymnasium.vector.utils import batch_space
 
-from envs._checks import checked_obs_type, checked_render_mode, integer_action, is_int
-from envs._window import PygameWindow
+from envs._checks import (
+    checked_obs_type,
+    checked_render_mode,
+    integer_action,
+    is_int,
+    over_or_never_began,
+)
+from envs.window import FrameRendering
 
 ACTION_MEANINGS = ("LEFT", "STAY", "RIGHT")
 LEFT, STAY, RIGHT = range(3)
@@ -87,7 +93,7 @@ def _invalid_action(action: Any) -> ValueError:
     )
 
 
-class CatchEnv(Env[np.ndarray, int]):
+class CatchEnv(FrameRendering, Env[np.ndarray, int]):
     """
     ## Description
 
@@ -185,6 +191,7 @@ class CatchEnv(Env[np.ndarray, int]):
     """
 
     metadata = {"render_modes": ["human", "rgb_array"], "render_fps": RENDER_FPS}
+    render_name = window_title = "Catch"
 
     def __init__(
         self, grid_size: int = 10, obs_type: str = "grid", render_mode: str | None = None
@@ -202,7 +209,6 @@ class CatchEnv(Env[np.ndarray, int]):
         # The fruit starts on the bottom row: step() before reset() is refused like a step after
         # the end of an episode.
         self._fruit_row, self._fruit_col, self._basket = self._last_row, 0, 1
-        self._window: PygameWindow | None = None
 
     def get_action_meanings(self) -> list[str]:
         return list(ACTION_MEANINGS)
@@ -231,13 +237,14 @@ class CatchEnv(Env[np.ndarray, int]):
         return self._observe(), {}
 
     def step(self, action: int) -> tuple[np.ndarray, float, bool, bool, dict[str, Any]]:
-        # This is the hot path of every agent on Catch: plain ints and comparisons, no space checks.
+        # This is the hot path of every agent on Catch: plain ints and comparisons, no space checks,
+        # and checked_action written out, as a call is a visible part of this step's cost.
         if action.__class__ is not int:
             action = integer_action(action, _invalid_action)
         if action < 0 or action > 2:
             raise _invalid_action(action)
         if self._fruit_row >= self._last_row:
-            raise RuntimeError("This Catch episode is over (or never began): call reset() first.")
+            raise over_or_never_began("This Catch episode")
 
         basket = self._basket + action - 1
         if basket < 1:
@@ -266,23 +273,8 @@ class CatchEnv(Env[np.ndarray, int]):
     def _pixels(self) -> np.ndarray:
         return draw_boards(self._board(), PIXELS_PER_CELL)
 
-    def render(self) -> np.ndarray | None:
-        if self.render_mode is None:
-            raise RuntimeError(
-                'Catch was made without a render_mode: pass render_mode="rgb_array" or "human".'
-            )
-        frame = draw_boards(self._board(), RENDER_PIXELS_PER_CELL)
-        if self.render_mode == "rgb_array":
-            return frame
-        if self._window is None:
-            self._window = PygameWindow("Catch", self.metadata["render_fps"])
-        self._window.show(frame)
-        return None
-
-    def close(self) -> None:
-        if self._window is not None:
-            self._window.close()
-            self._window = None
+    def _render_frame(self) -> np.ndarray:
+        return draw_boards(self._board(), RENDER_PIXELS_PER_CELL)
 
 
 class CatchVectorEnv(VectorEnv):

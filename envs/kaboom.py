@@ -13,20 +13,31 @@ heights and the bomber, so a game is exact and replays identically from its seed
 
 from __future__ import annotations
 
+import copy
 import functools
 import math
 from dataclasses import dataclass, field
 from typing import Any
 
+import ale_py
 import numpy as np
 from gymnasium import Env, spaces
 
-from envs._checks import checked_obs_type, checked_render_mode, integer_action, is_int
-from envs._window import PygameWindow
+from envs._checks import (
+    checked_action,
+    checked_obs_type,
+    checked_render_mode,
+    is_int,
+    over_or_never_began,
+)
+from envs.window import FrameRendering
 
 ACTION_MEANINGS = ("NOOP", "FIRE", "RIGHT", "LEFT")
 NOOP, FIRE, RIGHT, LEFT = range(4)
-OBS_TYPES = ("rgb", "state")
+# The cartridge reads a paddle and its button, which can be worked at once: ALE's legal actions
+# RIGHTFIRE and LEFTFIRE (through `KaboomEnv.ale.act`) give these two inputs besides the actions.
+RIGHT_FIRE, LEFT_FIRE = 4, 5
+OBS_TYPES = ("rgb", "grayscale", "state")
 
 ATARI_FPS = 60
 MAX_FRAMES_PER_EPISODE = 108_000  # ALE's v5 cap: 30 minutes of play
@@ -246,11 +257,26 @@ _DIGITS = (
 )
 
 
+def to_ale_grayscale(rgb: np.ndarray) -> np.ndarray:
+    """ALE's grayscale of RGB pixels, shape (..., 3) uint8 to (...) uint8: each colour's
+    luminance 0.2989 R + 0.5870 G + 0.1140 B, rounded, as ale-py's `getScreenGrayscale` gives it.
+
+    ALE keeps a grayscale value beside each colour of its NTSC palette and reads the screen through
+    that table. The table's values are this formula, the one ALE's `ColourPalette` applies to a
+    user's palette: 117 of the 128 colours, seen across twenty games, agree with it, and
+    `tests/envs/test_kaboom.py` checks it pixel for pixel on ALE's Kaboom frames. The frames here
+    use ALE's colours only, so this is their grayscale exactly.
+    """
+    r, g, b = (rgb[..., channel].astype(np.float64) for channel in range(3))
+    return np.floor(r * 0.2989 + g * 0.5870 + b * 0.1140 + 0.5).astype(np.uint8)
+
+
 @dataclass(frozen=True)
 class _Sprite:
-    """Pixel art as RGB pixels, shape (h, w, 3), and the mask of its opaque ones, (h, w, 1)."""
+    """Pixel art as pixels, RGB (h, w, 3) or grayscale (h, w), and the mask of its opaque ones,
+    (h, w, 1) or (h, w) to match."""
 
-    rgb: np.ndarray
+    pixels: np.ndarray
     mask: np.ndarray
 
     @classmethod
@@ -262,19 +288,22 @@ class _Sprite:
 
     @property
     def height(self) -> int:
-        return self.rgb.shape[0]
+        return self.pixels.shape[0]
 
     def over(self, backdrop_rows: np.ndarray) -> np.ndarray:
-        """The sprite drawn opaque over a backdrop of one colour a row, shape (height, 3)."""
-        return np.where(self.mask, self.rgb, backdrop_rows[:, None, :])
+        """The RGB sprite drawn opaque over a backdrop of one colour a row, shape (height, 3)."""
+        return np.where(self.mask, self.pixels, backdrop_rows[:, None, :])
 
     def under(self, other: _Sprite, y: int, x: int) -> _Sprite:
         """This sprite with `other` drawn over it, its top left corner at (y, x)."""
-        rgb, mask = self.rgb.copy(), self.mask.copy()
-        region = (slice(y, y + other.rgb.shape[0]), slice(x, x + other.rgb.shape[1]))
-        np.copyto(rgb[region], other.rgb, where=other.mask)
+        pixels, mask = self.pixels.copy(), self.mask.copy()
+        region = (slice(y, y + other.pixels.shape[0]), slice(x, x + other.pixels.shape[1]))
+        np.copyto(pixels[region], other.pixels, where=other.mask)
         mask[region] |= other.mask
-        return _Sprite(rgb, mask)
+        return _Sprite(pixels, mask)
+
+    def in_grayscale(self) -> _Sprite:
+        return _Sprite(to_ale_grayscale(self.pixels), self.mask[..., 0])
 
 
 _BOMBERS = tuple(_Sprite.from_art(_BOMBER_HEAD + face + _BOMBER_BODY) for face in _BOMBER_FACES)
@@ -293,7 +322,7 @@ _BUCKET_STACKS = tuple(
     for count in range(1, MAX_BUCKETS + 1)
 )
 _DIGIT_SPRITES = tuple(_Sprite.from_art(digit) for digit in _DIGITS)
-DIGIT_WIDTH = _DIGIT_SPRITES[0].rgb.shape[1]
+DIGIT_WIDTH = _DIGIT_SPRITES[0].pixels.shape[1]
 # A bomb whose top is at or below this row is clear of the bomber and the wall, on the plain
 # ground: it is drawn as an opaque rectangle. Higher up it is drawn through its mask.
 _CLEAR_OF_BOMBER = BOMBER_TOP + BOMBER_HEIGHT
@@ -331,6 +360,19 @@ class _Skin:
         self.digits = [opaque(digit, SCORE_TOP) for digit in _DIGIT_SPRITES]
         self.bombs = [opaque(bomb, _CLEAR_OF_BOMBER) for bomb in _BOMBS]
         self.explosions = [opaque(explosion, _CLEAR_OF_BOMBER) for explosion in _EXPLOSIONS]
+        # Near the top, bombs and explosions are drawn through their masks.
+        self.masked_bombs, self.masked_explosions = _BOMBS, _EXPLOSIONS
+
+    def in_grayscale(self) -> _Skin:
+        """This skin as ALE's grayscale screen shows it (`to_ale_grayscale`)."""
+        gray = copy.copy(self)
+        gray.frame = to_ale_grayscale(self.frame)
+        gray.bomber = [[to_ale_grayscale(image) for image in images] for images in self.bomber]
+        for name in ("buckets", "digits", "bombs", "explosions"):
+            setattr(gray, name, [to_ale_grayscale(image) for image in getattr(self, name)])
+        gray.masked_bombs = tuple(sprite.in_grayscale() for sprite in self.masked_bombs)
+        gray.masked_explosions = tuple(sprite.in_grayscale() for sprite in self.masked_explosions)
+        return gray
 
 
 def _skin_index(state: KaboomState) -> int:
@@ -344,8 +386,11 @@ def _skin_index(state: KaboomState) -> int:
 
 
 @functools.cache
-def _skins() -> tuple[_Skin, ...]:
-    """The usual skin, then one for each flash colour; made once, for every game."""
+def _skins(grayscale: bool = False) -> tuple[_Skin, ...]:
+    """The usual skin, then one for each flash colour, in RGB or in ALE's grayscale; made once,
+    for every game."""
+    if grayscale:
+        return tuple(skin.in_grayscale() for skin in _skins())
     flashes = (_Skin(wall, ground) for wall, ground in _FLASH_COLOURS)
     return (_Skin(WALL_COLOUR, GROUND_COLOUR), *flashes)
 
@@ -354,7 +399,8 @@ _Rect = tuple[slice, slice]
 
 
 class _Screen:
-    """The RGB frame of one game, kept between draws and redrawn only where it changed.
+    """The frame of one game, RGB or in ALE's grayscale, kept between draws and redrawn only
+    where it changed.
 
     A draw puts the backdrop back under what the last draw drew and has moved since, then copies
     in the sprites pre-drawn over the backdrop (`_Skin`): a few small rectangle copies, not a whole
@@ -362,9 +408,9 @@ class _Screen:
     score only when they changed.
     """
 
-    def __init__(self) -> None:
-        self._skins = _skins()
-        self.frame = np.empty(SCREEN_SHAPE, dtype=np.uint8)
+    def __init__(self, grayscale: bool = False) -> None:
+        self._skins = _skins(grayscale)
+        self.frame = np.empty(SCREEN_SHAPE[:2] if grayscale else SCREEN_SHAPE, dtype=np.uint8)
         self._skin = -1  # no skin drawn yet: the first draw paints the whole frame
         self._bomb_rects: list[_Rect] = []
         self._bomber: tuple[int, bool, bool] | None = None  # (x, grinning, holding) as drawn
@@ -446,18 +492,20 @@ def _bombs_to_draw(
     """(top, left, pixels, mask) of each bomb and explosion on screen. Clear of the bomber the
     pixels are pre-drawn over the ground and the mask is None; near the top they go through it."""
     fuse = (state.frame // 4) % 2
-    items = [(y >> 4, x, skin.bombs[fuse], _BOMBS[fuse]) for x, y in state.bombs]
+    bomb = (skin.bombs[fuse], skin.masked_bombs[fuse])
+    items = [(y >> 4, x, *bomb) for x, y in state.bombs]
     if state.phase == EXPLODING:
         timer = state.explosion_timer
         colour = (timer // 2) % len(_EXPLOSIONS)
         for i, (x, y) in enumerate(state.explosion):
             since = timer - EXPLOSION_STAGGER * i
             if since < 0:
-                items.append((y, x, skin.bombs[fuse], _BOMBS[fuse]))
+                items.append((y, x, *bomb))
             elif since < EXPLOSION_FRAMES:
-                items.append((y + _EXPLOSION_DROP, x, skin.explosions[colour], _EXPLOSIONS[colour]))
+                explosion = (skin.explosions[colour], skin.masked_explosions[colour])
+                items.append((y + _EXPLOSION_DROP, x, *explosion))
     return [
-        (y, x, opaque, None) if y >= _CLEAR_OF_BOMBER else (y, x, sprite.rgb, sprite.mask)
+        (y, x, opaque, None) if y >= _CLEAR_OF_BOMBER else (y, x, sprite.pixels, sprite.mask)
         for y, x, opaque, sprite in items
     ]
 
@@ -468,19 +516,30 @@ def _bombs_to_draw(
 _BOMBER_MIN, _BOMBER_MAX = BOMBER_MIN_X * SUBPIXELS, BOMBER_MAX_X * SUBPIXELS
 
 
+# Each input, by its number: how far it moves the buckets in a frame, and whether it presses FIRE.
+_INPUTS = (
+    (0, False),  # NOOP
+    (0, True),  # FIRE
+    (BUCKET_SPEED, False),  # RIGHT
+    (-BUCKET_SPEED, False),  # LEFT
+    (BUCKET_SPEED, True),  # RIGHT_FIRE
+    (-BUCKET_SPEED, True),  # LEFT_FIRE
+)
+
+
 def play_frame(state: KaboomState, action: int, turn_draw: float) -> None:
-    """Advances `state` by one frame (1/60 s) with `action` held. `turn_draw`, uniform in [0, 1),
-    decides whether the bomber turns round this frame."""
+    """Advances `state` by one frame (1/60 s) with `action` held: NOOP, FIRE, RIGHT, LEFT,
+    RIGHT_FIRE or LEFT_FIRE. `turn_draw`, uniform in [0, 1), decides whether the bomber turns
+    round this frame."""
     phase = state.phase
     if phase == EXPLODING:  # nothing moves while the bombs go off
         state.explosion_timer += 1
         if state.explosion_timer >= _explosion_length(len(state.explosion)):
             state.phase, state.explosion = WAITING, []
         return
-    if action == RIGHT:
-        state.bucket_x = min(state.bucket_x + BUCKET_SPEED, BUCKET_MAX_X)
-    elif action == LEFT:
-        state.bucket_x = max(state.bucket_x - BUCKET_SPEED, BUCKET_MIN_X)
+    move, fire = _INPUTS[action]
+    if move:
+        state.bucket_x = min(max(state.bucket_x + move, BUCKET_MIN_X), BUCKET_MAX_X)
 
     # Waiting for FIRE, the bomber strolls as in group 1, a bomb in his hand.
     rules = GROUPS[0] if phase == WAITING else group_rules(state.group)
@@ -494,7 +553,7 @@ def play_frame(state: KaboomState, action: int, turn_draw: float) -> None:
     state.bomber_x = x
 
     if phase == WAITING:
-        if action == FIRE:
+        if fire:
             state.phase, state.drop_timer = PLAYING, 1  # he lets go of his bomb next frame
         return
     _drop_and_fall(state, rules)
@@ -600,6 +659,8 @@ def _invalid_action(action: Any) -> ValueError:
 def _observation_space(obs_type: str) -> spaces.Box:
     if obs_type == "rgb":
         return spaces.Box(0, 255, shape=SCREEN_SHAPE, dtype=np.uint8)
+    if obs_type == "grayscale":
+        return spaces.Box(0, 255, shape=SCREEN_SHAPE[:2], dtype=np.uint8)
     low = np.zeros(len(STATE_FIELDS), dtype=np.float32)
     low[STATE_FIELDS.index("bomber_direction")] = -1.0
     return spaces.Box(low, np.ones_like(low), dtype=np.float32)
@@ -631,7 +692,7 @@ def state_vector(state: KaboomState) -> np.ndarray:
     return np.array(values, dtype=np.float32)
 
 
-class KaboomEnv(Env[np.ndarray, int]):
+class KaboomEnv(FrameRendering, Env[np.ndarray, int]):
     """
     ## Description
 
@@ -661,9 +722,16 @@ class KaboomEnv(Env[np.ndarray, int]):
 
     It is a drop-in for `ALE/Kaboom-v5`: the same actions, frames (the wall, the ground, the
     bomber, bombs, buckets and score drawn with the cartridge's sprites and colours, measured on
-    ALE's frames), 4 frames a step, sticky actions and 108,000-frame cap. A game is exact and
-    reproducible: positions are integers (bomb heights and the bomber in 1/16 pixel), and all
-    randomness (the bomber's start and turns, sticky actions) comes from `self.np_random`.
+    ALE's frames) in RGB or in ALE's grayscale, 4 frames a step, sticky actions and 108,000-frame
+    cap, and ALE's interface to the game: `env.unwrapped.ale` (`KaboomALE`) has the methods of
+    ale-py's `ALEInterface` that Atari wrappers call (`lives()`, `game_over()`, `act()`,
+    `getScreenRGB()`, `getScreenGrayscale()`, the frame numbers, screen size and action sets), and
+    `_frameskip` is `frameskip` under ALE's name. So SB3's `make_atari_env` (its `AtariWrapper`)
+    and Gymnasium's `AtariPreprocessing` run on it as on ALE's games: on `KaboomNoFrameskip-v0`,
+    registered as ALE's `*NoFrameskip-v4` ids (1 frame a step, no sticky actions), or on
+    `gym.make("Kaboom-v0", frameskip=1)`. A game is exact and reproducible: positions are
+    integers (bomb heights and the bomber in 1/16 pixel), and all randomness (the bomber's start
+    and turns, sticky actions) comes from `self.np_random`.
 
     ## Action Space
 
@@ -683,6 +751,10 @@ class KaboomEnv(Env[np.ndarray, int]):
     ## Observation Space
 
     `obs_type="rgb"` (default): the frame, `Box(0, 255, (210, 160, 3), uint8)`, laid out as ALE's.
+
+    `obs_type="grayscale"`: the frame in ALE's grayscale, `Box(0, 255, (210, 160), uint8)`: each
+    colour's luminance as ALE computes it (`to_ale_grayscale`), so where the RGB frames of the two
+    games match their grayscale frames match too, pixel for pixel.
 
     `obs_type="state"`: the game as 32 floats, `Box(low, high, (32,), float32)`, for MLP agents
     (`STATE_FIELDS` names them). An x is a sprite's centre: 0 at the playfield's left edge, 1 at
@@ -722,9 +794,10 @@ class KaboomEnv(Env[np.ndarray, int]):
     registered with this cap, as ALE registers its ids, and no `max_episode_steps`: a cap in
     frames holds at any `frameskip`.
 
-    `info` holds `lives` (the buckets left; ALE's stays 1 until its game is over, so only here do
-    life-loss wrappers work), ALE's `episode_frame_number` and `frame_number` (frames since the
-    last seeded reset, as ALE counts them), and `group`.
+    `info` holds `lives` (the buckets left, as `ale.lives()`; ALE's Kaboom reports 1 until its
+    game is over, so only here do life-loss wrappers end an episode at a lost bucket), ALE's
+    `episode_frame_number` and `frame_number` (frames since the last seeded reset, as ALE counts
+    them), and `group`.
 
     ## Arguments
 
@@ -743,7 +816,7 @@ class KaboomEnv(Env[np.ndarray, int]):
     | `frameskip`                  | **int**   | `4`      | frames a step (ALE v5: 4); an int >= 1 |
     | `repeat_action_probability`  | **float** | `0.25`   | sticky actions (ALE v5: 0.25); 0: none |
     | `max_num_frames_per_episode` | **int**   | `108000` | truncation after this many frames     |
-    | `obs_type`                   | **str**   | `"rgb"`  | `"rgb"` (the frame) or `"state"`      |
+    | `obs_type`                   | **str**   | `"rgb"`  | `"rgb"`, `"grayscale"` or `"state"`   |
     | `render_mode`                | **str**   | `None`   | `"rgb_array"` (the frame) or `"human"` |
 
     `max_num_frames_per_episode=None` turns the frame cap off.
@@ -766,12 +839,17 @@ class KaboomEnv(Env[np.ndarray, int]):
           random, with a chance that grows with the group.
         - The bucket is lost, and `info["lives"]` drops, on the frame the bomb lands rather than
           after the explosions; when it was the last, the game ends on that frame.
-        - `info["lives"]` counts the buckets (ALE's is 1 until game over) and `obs_type="state"` is
-          new. ALE's grayscale and RAM observations, its stochastic frameskip and its `ale`
-          attribute are not provided, and the Activision logo under the playfield is left out.
+        - `info["lives"]` and `ale.lives()` count the buckets (ALE's are 1 until game over), and
+          `obs_type="state"` is new. ALE's RAM observations, its stochastic frameskip, its
+          `full_action_space` and continuous actions, and the rest of `ALEInterface` (states,
+          RAM, sound, settings) are not provided; `ale.act` takes only `paddle_strength=1.0`.
+          The Activision logo under the playfield is left out.
+    * v0, later, the game unchanged: `ale`, `obs_type="grayscale"` and the `KaboomNoFrameskip-v0`
+      and `DQN/Kaboom-v0` ids.
     """
 
     metadata = {"render_modes": ["human", "rgb_array"], "render_fps": ATARI_FPS // 4}
+    render_name, window_title, window_scale = "Kaboom", "Kaboom!", 3
 
     def __init__(
         self,
@@ -793,7 +871,7 @@ class KaboomEnv(Env[np.ndarray, int]):
 
         self.state = KaboomState()
         self._screen: _Screen | None = None
-        self._window: PygameWindow | None = None
+        self._grayscale_screen: _Screen | None = None
         self._uniforms: list[float] = []
         self._uniform_index = 0
         self._uniform_source: np.random.Generator | None = None
@@ -802,8 +880,20 @@ class KaboomEnv(Env[np.ndarray, int]):
 
     @property
     def lives(self) -> int:
-        """Buckets left, as `info["lives"]`."""
+        """Buckets left, as `info["lives"]` and `ale.lives()`."""
         return self.state.buckets
+
+    @functools.cached_property
+    def ale(self) -> KaboomALE:
+        """ALE's interface to this game, as ale-py's `AtariEnv.ale`: the part of `ALEInterface`
+        that Atari wrappers call (`KaboomALE`)."""
+        return KaboomALE(self)
+
+    @property
+    def _frameskip(self) -> int:
+        """`frameskip` under the name ale-py's `AtariEnv` gives it, which Atari wrappers read
+        (Gymnasium's `AtariPreprocessing` asks for 1)."""
+        return self.frameskip
 
     def get_action_meanings(self) -> list[str]:
         return list(ACTION_MEANINGS)
@@ -839,23 +929,27 @@ class KaboomEnv(Env[np.ndarray, int]):
         return self._observe(), self._info()
 
     def step(self, action: int) -> tuple[np.ndarray, float, bool, bool, dict[str, Any]]:
-        # The hot path: plain ints, the frames' random draws taken from a pre-drawn list.
-        if action.__class__ is not int:
-            action = integer_action(action, _invalid_action)
-        if action < 0 or action > 3:
-            raise _invalid_action(action)
+        action = checked_action(action, len(ACTION_MEANINGS), _invalid_action)
         if self._over:
-            raise RuntimeError("This Kaboom game is over (or never began): call reset() first.")
+            raise over_or_never_began("This Kaboom game")
+        points, terminated, truncated = self._play(action, self.frameskip)
+        if self.render_mode == "human":
+            self.render()
+        return self._observe(), float(points), terminated, truncated, self._info()
 
+    def _play(self, action: int, frames: int) -> tuple[int, bool, bool]:
+        """Plays `frames` frames with input `action` given, or fewer if the game ends; returns
+        (points scored, terminated, truncated). Sticky actions apply frame by frame, as in ALE."""
+        # The hot path: plain ints, the frames' random draws taken from a pre-drawn list.
         state = self.state
         score = state.score
-        uniforms, i = self._take_uniforms(2 * self.frameskip)
+        uniforms, i = self._take_uniforms(2 * frames)
         sticky = self.repeat_action_probability
         frame_cap = self.max_num_frames_per_episode or 0
         taken = state.last_action
         terminated = truncated = False
         start_frame = state.frame
-        for _ in range(self.frameskip):
+        for _ in range(frames):
             if uniforms[i] >= sticky:
                 taken = action
             play_frame(state, taken, uniforms[i + 1])
@@ -870,10 +964,7 @@ class KaboomEnv(Env[np.ndarray, int]):
         state.last_action = taken
         self._frame_number += state.frame - start_frame
         self._over = terminated or truncated
-
-        if self.render_mode == "human":
-            self.render()
-        return self._observe(), float(state.score - score), terminated, truncated, self._info()
+        return state.score - score, terminated, truncated
 
     def _take_uniforms(self, count: int) -> tuple[list[float], int]:
         """The pre-drawn uniforms and the index of the `count` this call may use."""
@@ -893,31 +984,149 @@ class KaboomEnv(Env[np.ndarray, int]):
         }
 
     def _frame(self) -> np.ndarray:
+        """The RGB screen, drawn up to the state: the screen's own array, to be copied."""
         if self._screen is None:
             self._screen = _Screen()
         return self._screen.draw(self.state)
 
+    def _grayscale_frame(self) -> np.ndarray:
+        """The grayscale screen, as `_frame`. It is drawn apart, from grayscale sprites, at the
+        cost of an RGB draw: converting the RGB frame would cost several times that."""
+        if self._grayscale_screen is None:
+            self._grayscale_screen = _Screen(grayscale=True)
+        return self._grayscale_screen.draw(self.state)
+
     def _observe(self) -> np.ndarray:
         if self.obs_type == "rgb":
             return self._frame().copy()
+        if self.obs_type == "grayscale":
+            return self._grayscale_frame().copy()
         return state_vector(self.state)
 
-    def render(self) -> np.ndarray | None:
-        if self.render_mode is None:
-            raise RuntimeError(
-                'Kaboom was made without a render_mode: pass render_mode="rgb_array" or "human".'
-            )
-        if self.render_mode == "rgb_array":
-            return self._frame().copy()
-        if self._window is None:
-            self._window = PygameWindow("Kaboom!", self.metadata["render_fps"], scale=3)
-        self._window.show(self._frame())
-        return None
+    def _render_frame(self) -> np.ndarray:
+        return self._frame().copy()
 
-    def close(self) -> None:
-        if self._window is not None:
-            self._window.close()
-            self._window = None
+
+# ---- ALE's interface to the game: `KaboomEnv.ale`. ----
+
+
+def _input_of(action: ale_py.Action) -> int:
+    """The input one of ALE's 18 actions gives, as ALE reads them for a paddle game: a RIGHT or
+    LEFT in its name turns the paddle, a FIRE presses the button, UP and DOWN do nothing."""
+    fire = "FIRE" in action.name
+    if "RIGHT" in action.name:
+        return RIGHT_FIRE if fire else RIGHT
+    if "LEFT" in action.name:
+        return LEFT_FIRE if fire else LEFT
+    return FIRE if fire else NOOP
+
+
+_LEGAL_ACTIONS = tuple(ale_py.Action(number) for number in range(18))
+_INPUT_OF_ALE_ACTION = tuple(_input_of(action) for action in _LEGAL_ACTIONS)
+
+
+class KaboomALE:
+    """The part of ale-py's `ALEInterface` that Gymnasium's and Stable-Baselines3's Atari
+    wrappers, and common user code, call, on a `KaboomEnv`'s game (its `ale` attribute).
+
+    The methods take and return what ale-py's do: `act` advances one frame (sticky actions
+    included; the frame skip is the env's) and returns its points, and after the end of the game
+    does nothing and returns 0; the screens are uint8, (210, 160, 3) RGB and (210, 160) grayscale
+    (`to_ale_grayscale`), returned, or written into a buffer of that shape. One departure:
+    `lives()` counts the buckets left, where ALE's Kaboom reports 1 until its game is over, so
+    life-loss wrappers (SB3's `EpisodicLifeEnv`, `AtariPreprocessing(terminal_on_life_loss=True)`)
+    end a training episode at each lost bucket. Other `ALEInterface` methods raise AttributeError.
+    """
+
+    def __init__(self, env: KaboomEnv) -> None:
+        self._env = env
+
+    def __getattr__(self, name: str) -> Any:
+        raise AttributeError(
+            f"Kaboom's ale has no {name!r}: it provides {', '.join(_ALE_METHODS)} of ale-py's "
+            "ALEInterface."
+        )
+
+    def act(self, action: ale_py.Action | int, paddle_strength: float = 1.0) -> int:
+        """Plays one frame with `action` (one of ALE's 18, an `ale_py.Action` or its number)
+        and returns the points it scored."""
+        if isinstance(action, ale_py.Action):
+            action = action.value
+        if not is_int(action) or not 0 <= action < len(_LEGAL_ACTIONS):
+            raise ValueError(
+                "Kaboom's ale.act takes one of ALE's 18 actions, an ale_py.Action or its number "
+                f"0 to 17 (getLegalActionSet()), got {action!r}."
+            )
+        if paddle_strength != 1.0:
+            raise ValueError(
+                f"Kaboom's buckets move at one speed: paddle_strength must be 1.0, got "
+                f"{paddle_strength!r}."
+            )
+        if self.game_over():
+            return 0
+        if self._env._over:
+            raise over_or_never_began("This Kaboom game")
+        return self._env._play(_INPUT_OF_ALE_ACTION[action], 1)[0]
+
+    def lives(self) -> int:
+        return self._env.state.buckets
+
+    def game_over(self, *, with_truncation: bool = True) -> bool:
+        state = self._env.state
+        ended = state.buckets == 0 or state.score == MAX_SCORE
+        return ended or (with_truncation and self.game_truncated())
+
+    def game_truncated(self) -> bool:
+        cap = self._env.max_num_frames_per_episode
+        return cap is not None and self._env.state.frame >= cap
+
+    def getScreenRGB(self, buffer: np.ndarray | None = None) -> np.ndarray | None:
+        return _screen_into(self._env._frame(), buffer, "getScreenRGB")
+
+    def getScreenGrayscale(self, buffer: np.ndarray | None = None) -> np.ndarray | None:
+        return _screen_into(self._env._grayscale_frame(), buffer, "getScreenGrayscale")
+
+    def getScreenDims(self) -> tuple[int, int]:
+        """(height, width), as ALE's."""
+        return SCREEN_SHAPE[:2]
+
+    def getEpisodeFrameNumber(self) -> int:
+        return self._env.state.frame
+
+    def getFrameNumber(self) -> int:
+        return self._env._frame_number
+
+    def getMinimalActionSet(self) -> list[ale_py.Action]:
+        """The env's actions, in its order: `ale_py.Action` NOOP, FIRE, RIGHT, LEFT."""
+        return [ale_py.Action.__members__[name] for name in ACTION_MEANINGS]
+
+    def getLegalActionSet(self) -> list[ale_py.Action]:
+        """ALE's 18 actions, which `act` takes; UP and DOWN do nothing in Kaboom."""
+        return list(_LEGAL_ACTIONS)
+
+
+_ALE_METHODS = tuple(name for name in vars(KaboomALE) if not name.startswith("_"))
+
+
+def _screen_into(frame: np.ndarray, buffer: np.ndarray | None, method: str) -> np.ndarray | None:
+    """ALE's two ways to read a screen: a fresh copy, or written into `buffer` (returning None)."""
+    if buffer is None:
+        return frame.copy()
+    if not (
+        isinstance(buffer, np.ndarray) and buffer.dtype == np.uint8 and buffer.shape == frame.shape
+    ):
+        raise ValueError(
+            f"{method} writes into a uint8 array of shape {frame.shape}, as ALE's does; got "
+            f"{_describe(buffer)}."
+        )
+    np.copyto(buffer, frame)
+    return None
+
+
+def _describe(value: Any) -> str:
+    if isinstance(value, np.ndarray):
+        return f"a {value.dtype} array of shape {value.shape}"
+    return repr(value)
 
 
 # ---- A scripted player that reads the frame, for ALE's Kaboom and this one alike. ----

@@ -25,8 +25,14 @@ import cv2
 import numpy as np
 from gymnasium import Env, spaces
 
-from envs._checks import checked_obs_type, checked_render_mode, integer_action, is_int
-from envs._window import PygameWindow
+from envs._checks import (
+    checked_action,
+    checked_obs_type,
+    checked_render_mode,
+    is_int,
+    over_or_never_began,
+)
+from envs.window import FrameRendering
 
 ROM_ENV_VAR = "DQN_ARCADE_SML_ROM"
 CARTRIDGE_TITLE = "SUPER MARIOLAND"
@@ -155,7 +161,7 @@ def _invalid_action(action: Any) -> ValueError:
     return ValueError(f"SuperMarioLand actions are the integers {names}; got {action!r}.")
 
 
-class SuperMarioLandEnv(Env[np.ndarray, int]):
+class SuperMarioLandEnv(FrameRendering, Env[np.ndarray, int]):
     """
     ## Description
 
@@ -278,6 +284,7 @@ class SuperMarioLandEnv(Env[np.ndarray, int]):
     """
 
     metadata = {"render_modes": ["human", "rgb_array"], "render_fps": GAME_BOY_FPS // 4}
+    render_name, window_title, window_scale = "SuperMarioLand", "Super Mario Land", 3
 
     def __init__(
         self,
@@ -321,7 +328,6 @@ class SuperMarioLandEnv(Env[np.ndarray, int]):
         self._held: frozenset[str] = frozenset()
         self._render_frames = self.obs_type == "pixels" or self.render_mode is not None
         self._teleport = TELEPORT_PIXELS_PER_FRAME * self.frameskip
-        self._window: PygameWindow | None = None
         self._lives = self._progress = 0
         self._world = (0, 0)
         self._over = True  # step() before reset() is refused like a step after the game
@@ -427,14 +433,9 @@ class SuperMarioLandEnv(Env[np.ndarray, int]):
         return self._observe(), self._info()
 
     def step(self, action: int) -> tuple[np.ndarray, float, bool, bool, dict[str, Any]]:
-        if action.__class__ is not int:
-            action = integer_action(action, _invalid_action)
-        if not 0 <= action < len(ACTIONS):
-            raise _invalid_action(action)
+        action = checked_action(action, len(ACTIONS), _invalid_action)
         if self._over:
-            raise RuntimeError(
-                "This Super Mario Land game is over (or never began): call reset() first."
-            )
+            raise over_or_never_began("This Super Mario Land game")
         pyboy = self.pyboy
         buttons = self._buttons[action]
         if buttons is not self._held:
@@ -545,25 +546,13 @@ class SuperMarioLandEnv(Env[np.ndarray, int]):
         """A copy of PyBoy's screen as RGB (its buffer is RGBA); a saved state holds it too."""
         return cv2.cvtColor(self.pyboy.screen.ndarray, cv2.COLOR_RGBA2RGB)
 
-    def render(self) -> np.ndarray | None:
-        if self.render_mode is None:
-            raise RuntimeError(
-                "SuperMarioLand was made without a render_mode: pass render_mode="
-                '"rgb_array" or "human".'
-            )
+    def _render_frame(self) -> np.ndarray:
         if self.pyboy is None:
             raise RuntimeError("SuperMarioLand has nothing to show before the first reset().")
-        if self.render_mode == "rgb_array":
-            return self._frame()
-        if self._window is None:
-            self._window = PygameWindow("Super Mario Land", self.metadata["render_fps"], scale=3)
-        self._window.show(self._frame())
-        return None
+        return self._frame()
 
     def close(self) -> None:
-        if self._window is not None:
-            self._window.close()
-            self._window = None
+        super().close()
         if self.pyboy is not None:
             self.pyboy.stop(save=False)
             self.pyboy = self._wrapper = None

@@ -9,7 +9,9 @@ wrappers do the work wherever they can; `wrappers.resets` adds what it lacks.
 
 Frame skip is never applied twice: ALE's v5 ids (and Kaboom-v0) already skip 4 frames inside the
 emulator, so they get no wrapper skip (and no max-pooling: make them with `frameskip=1` to have
-both from the pipeline); ids without skip (`*NoFrameskip-v4`) get `AtariPreprocessing`'s.
+both from the pipeline); ids without skip (`*NoFrameskip-v4`, `KaboomNoFrameskip-v0`) get
+`AtariPreprocessing`'s. Kaboom-v0 has ALE's interface (`KaboomEnv.ale`, ALE's grayscale), so
+everything here treats it as an ALE env.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ import gymnasium as gym
 import numpy as np
 from ale_py import AtariEnv
 from gymnasium import spaces
-from gymnasium.envs.registration import EnvSpec, WrapperSpec
+from gymnasium.envs.registration import EnvSpec, WrapperSpec, load_env_creator
 from gymnasium.utils import RecordConstructorArgs
 from gymnasium.wrappers import (
     AtariPreprocessing,
@@ -74,6 +76,13 @@ def _plays_in_frames(env: gym.Env) -> bool:
     return isinstance(unwrapped, AtariEnv) or hasattr(unwrapped, "frameskip")
 
 
+def _speaks_ale(env_or_class: Any) -> bool:
+    """Whether an unwrapped env, or an env class, has ALE's interface: ale-py's `AtariEnv`, or one
+    with an `ale` of its own like Kaboom's, which also takes ALE's `obs_type="grayscale"`."""
+    is_atari_class = isinstance(env_or_class, type) and issubclass(env_or_class, AtariEnv)
+    return is_atari_class or hasattr(env_or_class, "ale")
+
+
 def _has_lives(env: gym.Env) -> bool:
     unwrapped = env.unwrapped
     if isinstance(unwrapped, AtariEnv):
@@ -83,8 +92,8 @@ def _has_lives(env: gym.Env) -> bool:
 
 def _is_image(space: spaces.Box, ale: bool) -> bool:
     """Whether an env's own observations are frames for the pipeline to preprocess: RGB frames
-    (H, W, 3), and 2-D uint8 boxes only for ALE's grayscale obs_type (a Catch grid is 2-D uint8
-    too, and must not be resized)."""
+    (H, W, 3), and 2-D uint8 boxes only for the grayscale obs_type of ALE or Kaboom (a Catch grid
+    is 2-D uint8 too, and must not be resized)."""
     shape = space.shape
     if space.dtype != np.uint8:
         return False
@@ -121,7 +130,7 @@ def dqn_wrapper_plan(
             f"DQN preprocessing needs a Box observation space; {name} has {space}. "
             "Flatten or select its observation first."
         )
-    ale = isinstance(env.unwrapped, AtariEnv)
+    ale = _speaks_ale(env.unwrapped)
     if not _is_image(space, ale):
         pixel_options = {"frame_skip": frame_skip, "screen_size": screen_size}
         given = [option for option, value in pixel_options.items() if value is not None]
@@ -147,7 +156,8 @@ def dqn_wrapper_plan(
     if fire_reset is None:
         fire_reset = meanings[1:2] == ["FIRE"] and len(meanings) >= 3
 
-    # An ALE env that does not skip gets Gymnasium's AtariPreprocessing for the frame work.
+    # An env with ALE's interface that does not skip gets Gymnasium's AtariPreprocessing for the
+    # frame work.
     atari_preprocessing = ale and internal_skip == 1
     plan: Plan = []
     if atari_preprocessing:
@@ -235,22 +245,29 @@ def make_dqn_env(
 ) -> gym.Env:
     """`gym.make(env_id)` wrapped in the DQN pipeline (options as for `dqn_wrapper_plan`).
 
-    ALE envs are made with `obs_type="grayscale"` (the emulator's grayscale costs less than
-    converting RGB) unless `env_kwargs` says otherwise. Ids registered preprocessed (`DQN/...`)
-    are made as they are. With `episode_statistics`, Gymnasium's RecordEpisodeStatistics goes
-    under the pipeline, so `info["episode"]` reports whole games with unclipped scores (for
-    `DQN/...` ids, whose pipeline is fixed, it goes on top).
+    ALE envs, and Kaboom's, are made with `obs_type="grayscale"` (the game's own grayscale, ALE's,
+    costs less than converting RGB) unless `env_kwargs` says otherwise. Ids registered
+    preprocessed (`DQN/...`) are made as they are. With `episode_statistics`, Gymnasium's
+    RecordEpisodeStatistics goes under the pipeline, so `info["episode"]` reports whole games with
+    unclipped scores (for `DQN/...` ids, whose pipeline is fixed, it goes on top).
     """
     kwargs = dict(env_kwargs or {})
     if _is_preprocessed(env_id, options):
         env = gym.make(env_id, render_mode=render_mode, **kwargs)
         return gym.wrappers.RecordEpisodeStatistics(env) if episode_statistics else env
-    if _spec(env_id).entry_point == "ale_py.env:AtariEnv":
-        kwargs.setdefault("obs_type", "grayscale")
-    env = gym.make(env_id, render_mode=render_mode, **kwargs)
+    env = gym.make(env_id, render_mode=render_mode, **_with_ale_grayscale(env_id, kwargs))
     if episode_statistics:
         env = gym.wrappers.RecordEpisodeStatistics(env)
     return dqn_preprocessing(env, **options)
+
+
+def _with_ale_grayscale(env_id: str, kwargs: dict[str, Any]) -> dict[str, Any]:
+    """`kwargs` with `obs_type="grayscale"` for an env with ALE's interface, unless they name
+    an obs_type."""
+    entry_point = _spec(env_id).entry_point
+    if isinstance(entry_point, str) and _speaks_ale(load_env_creator(entry_point)):
+        return {"obs_type": "grayscale", **kwargs}
+    return kwargs
 
 
 def make_dqn_vector_env(
@@ -303,6 +320,7 @@ def make_dqn_vector_env(
         )
     if _is_preprocessed(env_id, options):
         return gym.make_vec(env_id, num_envs, vectorization_mode=vectorization_mode, **kwargs)
+    kwargs = _with_ale_grayscale(env_id, kwargs)
     probe = gym.make(env_id, **kwargs)
     plan = dqn_wrapper_plan(probe, **options)
     probe.close()

@@ -1,7 +1,7 @@
 """A game in a pygame window, played by a person at the keyboard or by a policy: the one loop
 behind `python -m agents.human` and `--evaluate ... --render human`.
 
-The window (`envs._window.PygameWindow`) shows the env's `render()` frame (so the env is made with
+The window (`envs.window.PygameWindow`) shows the env's `render()` frame (so the env is made with
 `render_mode="rgb_array"`), scaled up, at the env's `render_fps`, with a line of text over it: the
 score (the episode's return so far), the lives when `info["lives"]` has them, and the episode.
 Esc or closing the window quits, P pauses, R restarts the episode.
@@ -29,7 +29,7 @@ import numpy as np
 from agents.common.cli import UsageError
 from agents.common.files import atomic_write
 from agents.common.policy import Policy
-from envs._window import PygameWindow
+from envs.window import PygameWindow
 
 
 def _env_name(env: gym.Env) -> str:
@@ -227,7 +227,7 @@ def play(
     steps are taken; P pauses, R restarts the episode. Episode k (R starts a new one) is reset
     with `seed + k` when `seed` is given, as `agents.common.evaluation.run_episodes` does. `fps`
     defaults to the env's `render_fps`, `scale` to the largest that fits
-    `envs._window.FIT_HEIGHT`."""
+    `envs.window.FIT_HEIGHT`."""
     import pygame
 
     window = PygameWindow(_env_name(env), fps or steps_per_second(env), scale)

@@ -1,5 +1,6 @@
-"""Kaboom-v0: API conformance, the rules one by one, the look of ALE's frames, drawing, sticky
-actions and frame caps, determinism, fuzzing, and the DQN pipeline on it."""
+"""Kaboom-v0: API conformance, ALE's interface (`ale`, grayscale, the NoFrameskip id), the rules
+one by one, the look of ALE's frames, drawing, sticky actions and frame caps, determinism,
+fuzzing, and the DQN pipeline on it. SB3's and Gymnasium's Atari stacks: test_kaboom_stacks.py."""
 
 from __future__ import annotations
 
@@ -43,8 +44,9 @@ from envs.kaboom import (
     chase_lowest_bomb,
     group_rules,
     read_frame,
+    to_ale_grayscale,
 )
-from wrappers import make_dqn_env
+from wrappers import make_dqn_env, make_dqn_vector_env
 
 # The cartridge's table (its manual): points a bomb and bombs, groups 1 to 8.
 REFERENCE_GROUPS = [(1, 10), (2, 20), (3, 30), (4, 40), (5, 50), (6, 75), (7, 100), (8, 150)]
@@ -98,20 +100,27 @@ def test_ale_interface():
     assert set(info) >= set(ale.reset(seed=0)[1]) - {"seeds"}
 
 
-def test_the_frame_looks_like_ales():
-    theirs, _ = gym.make("ALE/Kaboom-v5").reset(seed=0)
-    ours, _ = gym.make("Kaboom-v0").reset(seed=0)
+@pytest.mark.parametrize("screen", ["getScreenRGB", "getScreenGrayscale"])
+def test_the_frame_looks_like_ales(screen):
+    """The first frame of either game, read through its `ale` in RGB or in grayscale, is the other
+    one's pixel for pixel but where sprites stand at random places, and for ALE's logo."""
+    their_env, our_env = gym.make("ALE/Kaboom-v5"), gym.make("Kaboom-v0")
+    their_rgb, _ = their_env.reset(seed=0)
+    our_rgb, _ = our_env.reset(seed=0)
+    theirs = getattr(their_env.unwrapped.ale, screen)()
+    ours = getattr(our_env.unwrapped.ale, screen)()
+    assert ours.shape == theirs.shape and ours.dtype == theirs.dtype == np.uint8
 
     def bomber_column(frame):  # the bomber's left column, from his white stripes
         return int(np.flatnonzero((frame[35] == 214).all(axis=-1))[0])
 
     # The bomber with a bomb in his hand, the bucket stack and the score "0", pixel for pixel.
-    ours_x, theirs_x = bomber_column(ours), bomber_column(theirs)
+    ours_x, theirs_x = bomber_column(our_rgb), bomber_column(their_rgb)
     np.testing.assert_array_equal(
         ours[19:51, ours_x : ours_x + 7], theirs[19:51, theirs_x : theirs_x + 7]
     )
-    ours_bucket = int(read_frame(ours)[1] - 6.5)
-    theirs_bucket = int(read_frame(theirs)[1] - 6.5)
+    ours_bucket = int(read_frame(our_rgb)[1] - 6.5)
+    theirs_bucket = int(read_frame(their_rgb)[1] - 6.5)
     np.testing.assert_array_equal(
         ours[148:189, ours_bucket : ours_bucket + 14],
         theirs[148:189, theirs_bucket : theirs_bucket + 14],
@@ -125,6 +134,238 @@ def test_the_frame_looks_like_ales():
         mask[148:189, x : x + 14] = False
     np.testing.assert_array_equal(ours[:189][mask], theirs[:189][mask])
     assert not ours[189:].any()  # ALE shows the Activision logo there
+
+
+def test_ale_grayscale_is_the_formula_on_ales_own_frames():
+    """`to_ale_grayscale` of ALE's RGB screen is ALE's grayscale screen, pixel for pixel, through
+    play, misses, explosions and flashes (every colour ALE's Kaboom shows)."""
+    env = gym.make("ALE/Kaboom-v5")
+    env.reset(seed=0)
+    ale = env.unwrapped.ale
+    rng = np.random.default_rng(0)
+    colours = set()
+    for step in range(600):
+        _, _, terminated, truncated, _ = env.step(int(rng.integers(0, 4)))
+        if step % 3 == 0:
+            rgb = ale.getScreenRGB()
+            np.testing.assert_array_equal(to_ale_grayscale(rgb), ale.getScreenGrayscale())
+            colours |= set(np.unique(rgb.astype(np.int32) @ (1 << 16, 1 << 8, 1)).tolist())
+        if terminated or truncated:
+            env.reset()
+    assert len(colours) > 20  # not a few colours of one quiet screen
+
+
+def test_grayscale_is_the_rgb_frame_in_ales_grayscale_however_often_it_is_read():
+    rgb_env = KaboomEnv(repeat_action_probability=0.25)
+    gray_env = KaboomEnv(repeat_action_probability=0.25, obs_type="grayscale")
+    assert gray_env.observation_space == gym.spaces.Box(0, 255, (210, 160), np.uint8)
+    rng = np.random.default_rng(0)
+    phases = set()
+    for seed in range(3):
+        frame, _ = rgb_env.reset(seed=seed)
+        gray, _ = gray_env.reset(seed=seed)
+        np.testing.assert_array_equal(gray, to_ale_grayscale(frame))
+        done, step = False, 0
+        while not done:
+            action = chase_lowest_bomb(frame) if rng.random() < 0.5 else int(rng.integers(0, 4))
+            frame, _, terminated, truncated, _ = rgb_env.step(action)
+            gray, *_ = gray_env.step(action)
+            np.testing.assert_array_equal(gray, to_ale_grayscale(frame))
+            # The RGB env draws its grayscale screen only when asked: now and then, not each step.
+            step += 1
+            if step % 7 == 0:
+                np.testing.assert_array_equal(rgb_env.ale.getScreenGrayscale(), gray)
+            phases.add(rgb_env.state.phase)
+            done = terminated or truncated
+    assert phases == {WAITING, PLAYING, EXPLODING}
+
+
+def test_ale_reads_the_game_as_the_env_reports_it():
+    env = gym.make("Kaboom-v0")
+    ale = env.unwrapped.ale
+    assert ale is env.unwrapped.ale
+    theirs = gym.make("ALE/Kaboom-v5").unwrapped.ale
+    assert ale.getScreenDims() == theirs.getScreenDims() == (210, 160)
+    assert ale.getMinimalActionSet() == theirs.getMinimalActionSet()
+    assert ale.getLegalActionSet() == theirs.getLegalActionSet()
+    rgb, gray = np.empty((210, 160, 3), np.uint8), np.empty((210, 160), np.uint8)
+    rng = np.random.default_rng(0)
+    lives = set()
+    for seed in range(2):
+        obs, info = env.reset(seed=seed)
+        done = False
+        while not done:
+            assert ale.lives() == info["lives"] == env.unwrapped.lives
+            assert ale.getEpisodeFrameNumber() == info["episode_frame_number"]
+            assert ale.getFrameNumber() == info["frame_number"]
+            np.testing.assert_array_equal(ale.getScreenRGB(), obs)
+            assert ale.getScreenRGB(rgb) is None and ale.getScreenGrayscale(gray) is None
+            np.testing.assert_array_equal(rgb, obs)
+            np.testing.assert_array_equal(gray, ale.getScreenGrayscale())
+            lives.add(ale.lives())
+            assert not ale.game_over()
+            obs, _, terminated, truncated, info = env.step(int(rng.integers(0, 4)))
+            done = terminated or truncated
+        assert ale.game_over() and ale.lives() == 0
+    assert lives == {1, 2, 3}
+
+
+def test_ales_kaboom_reports_one_life_until_its_game_is_over():
+    """Why `KaboomEnv.ale.lives()` counts the buckets: ALE's Kaboom reports 1 life, then 0 at game
+    over, so on it life-loss wrappers never end an episode early."""
+    env = gym.make("ALE/Kaboom-v5", repeat_action_probability=0.0)
+    _, info = env.reset(seed=0)
+    lives = [info["lives"]]
+    terminated = False
+    while not terminated:  # FIRE starts each group; the buckets stand still and miss
+        _, _, terminated, truncated, info = env.step(FIRE)
+        assert not truncated
+        lives.append(info["lives"])
+    assert set(lives[:-1]) == {1} and lives[-1] == 0
+
+
+def test_ale_act_is_one_frame_of_a_step():
+    """Four `ale.act` calls play what one step of 4 frames plays, sticky actions and all: the same
+    states, points and frame counts, and the end of the game on the same frame."""
+    stepped = KaboomEnv(frameskip=4, repeat_action_probability=0.25)
+    acted = KaboomEnv(frameskip=4, repeat_action_probability=0.25)
+    ale_actions = acted.ale.getMinimalActionSet()
+    rng = np.random.default_rng(0)
+    seeds = itertools.count()
+    stepped.reset(seed=next(seeds))
+    acted.reset(seed=0)
+    games = 0
+    for _ in range(3000):
+        action = int(rng.integers(0, 4))
+        _, reward, terminated, truncated, info = stepped.step(action)
+        points = [acted.ale.act(ale_actions[action]) for _ in range(4)]
+        assert all(isinstance(p, int) for p in points) and sum(points) == reward
+        assert acted.state == stepped.state
+        assert acted.ale.getEpisodeFrameNumber() == info["episode_frame_number"]
+        assert acted.ale.getFrameNumber() == info["frame_number"]
+        assert acted.ale.game_over() == (terminated or truncated)
+        if terminated or truncated:
+            # Seeded: a step draws its frames' randomness whole, act frame by frame.
+            seed = next(seeds)
+            stepped.reset(seed=seed)
+            acted.reset(seed=seed)
+            games += 1
+    assert games >= 3
+
+
+def test_ale_act_reads_ales_18_actions_as_ales_paddle_does():
+    """Each of ALE's legal actions moves the buckets the way it turns ALE's paddle, and one with
+    FIRE in it starts play. Only the direction is compared: ALE's paddle starts after a lag and
+    speeds up, ours moves 3 pixels a frame (the paddle departure of the Version History)."""
+    ours = KaboomEnv(frameskip=1, repeat_action_probability=0.0)
+    theirs = gym.make("ALE/Kaboom-v5", frameskip=1, repeat_action_probability=0.0).unwrapped
+    theirs.reset(seed=0)
+    for action in theirs.ale.getLegalActionSet():
+        directions = []
+        for env in (ours, theirs):
+            env.reset()
+            before = read_frame(env.ale.getScreenRGB())[1]
+            for _ in range(20):
+                env.ale.act(action)
+            directions.append(np.sign(read_frame(env.ale.getScreenRGB())[1] - before))
+        assert directions[0] == directions[1], action
+        assert (ours.state.phase == PLAYING) == ("FIRE" in action.name), action
+    ours.reset(seed=0)
+    ours.ale.act(11)  # RIGHTFIRE, by its number
+    assert ours.state.bucket_x == BUCKET_START_X + BUCKET_SPEED and ours.state.phase == PLAYING
+
+
+def test_ale_act_at_the_end_of_the_game_and_the_frame_cap_does_what_ales_does():
+    ours = KaboomEnv(frameskip=1, repeat_action_probability=0.0, max_num_frames_per_episode=10)
+    theirs = gym.make(
+        "ALE/Kaboom-v5", frameskip=1, repeat_action_probability=0.0, max_num_frames_per_episode=10
+    ).unwrapped
+    for env in (ours, theirs):
+        env.reset(seed=0)
+    truncated_frames = []
+    for _ in range(12):
+        assert ours.ale.act(FIRE) == theirs.ale.act(FIRE) == 0
+        ends = [
+            (
+                ale.getEpisodeFrameNumber(),
+                ale.game_over(),
+                ale.game_over(with_truncation=False),
+                ale.game_truncated(),
+            )
+            for ale in (ours.ale, theirs.ale)
+        ]
+        assert ends[0] == ends[1]
+        truncated_frames.append(ends[0] == (10, True, False, True))
+    assert truncated_frames == [False] * 9 + [True] * 3  # the cap, then act stands still
+    # A game over: act does nothing any more, and scores nothing.
+    env = _game(buckets=1, bombs_to_drop=5, bombs=[_landing()])
+    env.ale.act(NOOP)
+    assert env.ale.game_over(with_truncation=False) and env.ale.lives() == 0
+    frames = env.ale.getFrameNumber()
+    assert env.ale.act(FIRE) == 0 and env.ale.getFrameNumber() == frames
+
+
+@pytest.mark.parametrize(
+    ("call", "error", "message"),
+    [
+        (lambda ale: ale.act(18), ValueError, "one of ALE's 18 actions"),
+        (lambda ale: ale.act(-1), ValueError, "one of ALE's 18 actions"),
+        (lambda ale: ale.act("FIRE"), ValueError, "one of ALE's 18 actions"),
+        (lambda ale: ale.act(1, 0.5), ValueError, "paddle_strength must be 1.0"),
+        (
+            lambda ale: ale.getScreenRGB(np.empty((210, 160), np.uint8)),
+            ValueError,
+            r"uint8 array of shape \(210, 160, 3\)",
+        ),
+        (
+            lambda ale: ale.getScreenGrayscale(np.empty((210, 160), np.int32)),
+            ValueError,
+            r"uint8 array of shape \(210, 160\), as ALE's does; got a int32",
+        ),
+        (lambda ale: ale.cloneState(), AttributeError, "it provides act, lives, game_over"),
+        (lambda ale: ale.getRAM(), AttributeError, "getScreenGrayscale"),
+    ],
+)
+def test_ale_refuses_what_it_does_not_provide_in_one_sentence(call, error, message):
+    env = KaboomEnv()
+    env.reset(seed=0)
+    with pytest.raises(error, match=message):
+        call(env.ale)
+
+
+def test_ale_act_before_the_first_reset_is_refused():
+    with pytest.raises(RuntimeError, match="call reset"):
+        KaboomEnv().ale.act(NOOP)
+
+
+def test_frameskip_is_also_ales_private_name_for_it():
+    for frameskip in (1, 4):
+        assert KaboomEnv(frameskip=frameskip)._frameskip == frameskip
+    assert gym.make("KaboomNoFrameskip-v0").unwrapped._frameskip == 1
+
+
+def test_kaboom_noframeskip_is_registered_as_ales_noframeskip_ids():
+    ours, theirs = gym.spec("KaboomNoFrameskip-v0"), gym.spec("PongNoFrameskip-v4")
+    for key in ("frameskip", "repeat_action_probability", "max_num_frames_per_episode"):
+        assert ours.kwargs[key] == theirs.kwargs[key]
+    assert ours.max_episode_steps == theirs.max_episode_steps is None
+    env = gym.make("KaboomNoFrameskip-v0")
+    env.reset(seed=0)
+    _, _, _, _, info = env.step(RIGHT)
+    assert info["episode_frame_number"] == 1
+    assert env.unwrapped.state.bucket_x == BUCKET_START_X + BUCKET_SPEED  # not sticky
+
+
+def test_dqn_kaboom_is_make_dqn_env_of_kaboom_and_stacks_as_ales_kaboom():
+    registered = gym.make("DQN/Kaboom-v0")
+    made = make_dqn_env("Kaboom-v0")
+    assert registered.observation_space == gym.spaces.Box(0, 255, (4, 84, 84), np.uint8)
+    names = _wrappers(registered)
+    assert names == _wrappers(made) == _wrappers(make_dqn_env("ALE/Kaboom-v5"))
+    assert "GrayscaleObservation" not in names  # ALE's grayscale, from the game itself
+    np.testing.assert_array_equal(registered.reset(seed=1)[0], made.reset(seed=1)[0])
+    for action in (FIRE, RIGHT, RIGHT, LEFT, NOOP):
+        np.testing.assert_array_equal(registered.step(action)[0], made.step(action)[0])
 
 
 def test_points_per_caught_bomb_follow_the_cartridges_table():
@@ -464,7 +705,7 @@ def test_numpy_integer_actions_are_accepted(action):
         ("repeat_action_probability", 1.5, r"must be a number in \[0, 1\]"),
         ("repeat_action_probability", "0.25", r"must be a number in \[0, 1\]"),
         ("max_num_frames_per_episode", 0, "None \\(no cap\\) or a positive int"),
-        ("obs_type", "grayscale", "obs_type must be one of"),
+        ("obs_type", "ram", r"obs_type must be one of \('rgb', 'grayscale', 'state'\)"),
         ("render_mode", "ansi", "render_mode must be None or one of"),
     ],
 )
@@ -538,8 +779,9 @@ def test_dqn_pipeline_makes_uint8_stacks_with_life_loss_and_fire_and_no_second_s
 
 
 def test_dqn_pipeline_skips_frames_itself_for_frameskip_one():
+    # As for ALE's ids without frame skip: Gymnasium's AtariPreprocessing, through `ale`.
     env = make_dqn_env("Kaboom-v0", env_kwargs={"frameskip": 1}, noop_max=0)
-    assert "MaxAndSkipObservation" in _wrappers(env)
+    assert "AtariPreprocessing" in _wrappers(env)
     _, info = env.reset(seed=0)
     _, _, _, _, after = env.step(NOOP)
     assert after["episode_frame_number"] - info["episode_frame_number"] == 4
@@ -558,3 +800,12 @@ def test_a_lost_bucket_ends_the_training_episode_but_not_the_game():
     frame_before = env.unwrapped.state.frame
     _, info = env.reset()
     assert info["lives"] == 2 and env.unwrapped.state.frame > frame_before  # the game went on
+
+
+def test_dqn_pipeline_takes_ales_grayscale_from_the_game_unless_told_otherwise():
+    envs = make_dqn_vector_env("Kaboom-v0", 2)
+    assert envs.reset(seed=0)[0].shape == (2, 4, 84, 84)
+    assert envs.get_attr("obs_type") == ("grayscale", "grayscale")
+    envs.close()
+    rgb = make_dqn_env("Kaboom-v0", env_kwargs={"obs_type": "rgb"})
+    assert rgb.unwrapped.obs_type == "rgb" and "GrayscaleObservation" in _wrappers(rgb)

@@ -1,13 +1,15 @@
 """The pygame window behind every env's ``render_mode="human"``, and behind `agents.common.play`.
 
-Each game draws its own RGB frame with numpy; this module only puts such a frame on screen, scaled
-up, at the env's ``render_fps``, with an optional line of text over it, and keeps track of the keys
-held down. pygame is imported on first use, so an env that never opens a window never imports it.
+Each game draws its own RGB frame with numpy; `PygameWindow` only puts such a frame on screen,
+scaled up, at the env's ``render_fps``, with an optional line of text over it, and keeps track of
+the keys held down. `FrameRendering` is the `render()` and `close()` the games share on top of it.
+pygame is imported on first use, so an env that never opens a window never imports it.
 """
 
 from __future__ import annotations
 
 import os
+from typing import ClassVar
 
 import numpy as np
 
@@ -101,3 +103,39 @@ class PygameWindow:
             self._screen = None
             self._clock = None
             self._font = None
+
+
+class FrameRendering:
+    """`render()` and `close()` for a Gymnasium env that draws its own RGB frame: "rgb_array"
+    returns it, "human" shows it in a `PygameWindow`, opened on first use and closed by `close()`.
+
+    The env sets `render_mode` and `metadata["render_fps"]`, names itself in `render_name` (for
+    the error of a render without a render_mode), gives its window a title and an integer scale,
+    and defines `_render_frame()`: the frame to show, a fresh array ("rgb_array" hands it over).
+    """
+
+    render_name: ClassVar[str]
+    window_title: ClassVar[str]
+    window_scale: ClassVar[int] = 1
+    _window: PygameWindow | None = None
+
+    def render(self) -> np.ndarray | None:
+        if self.render_mode is None:
+            raise RuntimeError(
+                f"{self.render_name} was made without a render_mode: pass "
+                'render_mode="rgb_array" or "human".'
+            )
+        frame = self._render_frame()
+        if self.render_mode == "rgb_array":
+            return frame
+        if self._window is None:
+            self._window = PygameWindow(
+                self.window_title, self.metadata["render_fps"], scale=self.window_scale
+            )
+        self._window.show(frame)
+        return None
+
+    def close(self) -> None:
+        if self._window is not None:
+            self._window.close()
+            self._window = None
