@@ -8,7 +8,8 @@ times the training loop only: steps/s = environment steps / seconds of `learn`, 
 final evaluation and start-up excluded. Both agents get the same env (our DQN pipeline), network
 (hidden sizes, Nature CNN), replay size, batch, learning starts, gradient steps per env step,
 target update interval, epsilon schedule, Huber loss and gradient clipping, and the same torch
-threads (one for an MLP on the CPU, `agents.common.networks.set_cpu_threads`); SB3 has no Double
+threads (one for an MLP on the CPU, `agents.common.device.set_cpu_threads`) and torch backend
+settings (`agents.common.device.setup_backends`: cudnn.benchmark, no TF32); SB3 has no Double
 DQN, so the like-for-like row runs ours with --no-double, and a second row shows ours as it ships.
 Targets: Catch-v0 >= 3x, ALE/Pong-v5 on CPU >= 1.2x.
 
@@ -45,23 +46,33 @@ def _args(env_id: str, steps: int, overrides: dict[str, Any]):
     )
 
 
-def ours(env_id: str, steps: int, overrides: dict[str, Any], device: str) -> dict[str, float]:
-    import torch
+def _device(env_id: str, name: str):
+    """The device `--device name` gives a run on `env_id`, as the agents' commands pick it."""
+    from agents.common.device import pick_device
+    from agents.common.environments import check_env
 
+    return pick_device(name, check_env(env_id))[0]
+
+
+def ours(env_id: str, steps: int, overrides: dict[str, Any], device: str) -> dict[str, float]:
+    from agents.common.device import setup_backends
     from agents.dqn.loop import Trainer
 
     args = _args(env_id, steps, overrides)
     with tempfile.TemporaryDirectory() as run_dir:
-        trainer = Trainer(args, Path(run_dir), torch.device(device))
+        trainer = Trainer(args, Path(run_dir), _device(env_id, device))
+        setup_backends(deterministic=False)
         summary = trainer.train()
         return {"sps": summary["sps"], "bytes": trainer.buffer.bytes_per_transition}
 
 
 def sb3(env_id: str, steps: int, overrides: dict[str, Any], device: str) -> dict[str, float]:
+    from agents.common.device import setup_backends
     from agents.sb3_dqn.agent import build_model, make_vec_env, replay_bytes_per_transition
 
     args = _args(env_id, steps, overrides)
-    model = build_model(args, make_vec_env(args), device)
+    model = build_model(args, make_vec_env(args), _device(env_id, device))
+    setup_backends(deterministic=False)  # after SB3's seeding, which sets cuDNN's flags its way
     start = time.perf_counter()
     model.learn(steps)
     seconds = time.perf_counter() - start
@@ -88,9 +99,6 @@ def main() -> None:
         "--device", default="cpu", choices=("cpu", "cuda", "auto"), help="for both agents"
     )
     options = parser.parse_args()
-    from agents.common.config import pick_device
-
-    options.device = str(pick_device(options.device))
     pong = {"learning_starts": 500, "buffer_size": 10_000}
     # The catch preset steps 16 envs at once and makes one gradient step of 32 per 4 env steps;
     # the second Catch row steps 1 env and makes a gradient step after each, so that acting and

@@ -1,11 +1,15 @@
-"""The README tells the truth: its set-up commands are what CI runs, its Python examples run,
-and its catalog listing is what `python -m registry` prints."""
+"""The README tells the truth: its set-up commands are what CI runs, its Python examples run, its
+links lead somewhere, it stays short, and the catalog listing in docs/ is what
+`python -m registry` prints."""
 
 from __future__ import annotations
+
+import re
 
 from helpers import REPO_ROOT, run_python
 
 README = (REPO_ROOT / "README.md").read_text()
+CATALOG = (REPO_ROOT / "docs" / "catalog.md").read_text()
 
 
 def _blocks(language: str, text: str = README) -> list[str]:
@@ -37,8 +41,17 @@ def test_readme_python_examples_run():
         exec(compile(block, "README.md", "exec"), namespace)
 
 
-def test_readme_catalog_listing_is_current():
-    (listing,) = [b for b in _blocks("") if b.startswith("$ python -m registry")]
+def test_the_catalog_listing_is_current():
+    (listing,) = [b for b in _blocks("", CATALOG) if b.startswith("$ python -m registry")]
     result = run_python("-m", "registry")
     assert result.returncode == 0, result.stderr
     assert listing.split("\n", 1)[1].strip() == result.stdout.strip()
+
+
+def test_readme_is_short_and_its_links_lead_somewhere():
+    assert len(README.splitlines()) <= 250
+    targets = re.findall(r"\]\(([^)#]+)(?:#[^)]*)?\)", README)
+    local = [target for target in targets if not target.startswith("http")]
+    assert "docs/benchmarks.md" in local and "agents/dqn/learner.py" in local
+    missing = [target for target in local if not (REPO_ROOT / target).exists()]
+    assert not missing, missing

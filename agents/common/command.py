@@ -29,7 +29,8 @@ import torch
 import registry
 from agents.common.checkpoints import TrainingStopped, exit_status, signals_stop_training
 from agents.common.cli import UsageError, build_parser, explicit_values, resolve
-from agents.common.config import RUN_SETTINGS, RunArgs, flag, pick_device
+from agents.common.config import RUN_SETTINGS, RunArgs, flag
+from agents.common.device import pick_device, setup_backends
 from agents.common.environments import check_env, checked_env_id, env_family
 from agents.common.evaluation import evaluate_policy
 from agents.common.files import WriteError, make_writable_dir, write_json
@@ -138,7 +139,9 @@ def _settings(agent: Agent, typed: dict[str, Any], saved: dict[str, Any] | None)
 def _load(agent: Agent, checkpoint: Path, typed: dict[str, Any]) -> tuple[Any, PolicyFactory]:
     """The config of the run that wrote `checkpoint`, with the flags in `typed`, and its policy."""
     args = _settings(agent, typed, agent.saved_config(checkpoint))
-    return args, agent.load_policy(checkpoint, args, pick_device(args.device))
+    device, _ = pick_device(args.device, check_env(args.env))
+    setup_backends(args.deterministic)
+    return args, agent.load_policy(checkpoint, args, device)
 
 
 def agent_commands() -> list[Agent]:
@@ -237,8 +240,11 @@ def _make_run_dir(run_dir: Path) -> None:
         ) from None
 
 
-def _train(agent: Agent, args: Any, run_dir: Path, device: torch.device, resume: bool) -> int:
+def _train(
+    agent: Agent, args: Any, run_dir: Path, device: torch.device, why: str, resume: bool
+) -> int:
     """Trains, evaluates and writes the summary; returns the exit status."""
+    print(f"device {device} ({why}); {setup_backends(args.deterministic)}", file=sys.stderr)
     try:
         with signals_stop_training():
             trained = agent.train(args, run_dir, device, resume)
@@ -311,8 +317,8 @@ def run(agent: Agent, argv: list[str] | None = None) -> int:
 
     resume = "resume" in typed
     args = _resumed_settings(agent, typed) if resume else _settings(agent, typed, None)
-    device = pick_device(args.device)
-    check_env(args.env)  # what is wrong with the env is said before anything is written
+    # What is wrong with the env is said before anything is written.
+    device, why = pick_device(args.device, check_env(args.env))
     run_dir = Path(args.run_dir or default_run_dir(args.env, agent.name, args.seed))
     if not resume:
         _fresh_run_dir(agent, run_dir)
@@ -321,7 +327,7 @@ def run(agent: Agent, argv: list[str] | None = None) -> int:
     config = run_dir / "config.json"
     write_json(config, dataclasses.asdict(args))
     try:
-        return _train(agent, args, run_dir, device, resume)
+        return _train(agent, args, run_dir, device, why, resume)
     except UsageError:
         if not resume and not (run_dir / "progress.csv").exists():
             config.unlink()  # a run that never started leaves nothing to block the next try

@@ -11,8 +11,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-import torch
-
 from agents.common.cli import UsageError
 
 MAX_SEED = 2**31 - 1 - 2**24
@@ -36,6 +34,9 @@ class RunArgs:
     """treat a lost life as terminal when learning (the game goes on)"""
     device: Literal["auto", "cpu", "cuda"] = "auto"
     """where the networks run; auto picks CUDA when it is available"""
+    deterministic: bool = False
+    """deterministic CUDA kernels: the same seed gives the same run on a GPU, a little slower
+    (without it cuDNN picks its fastest kernels; CPU runs are deterministic either way)"""
     compile: bool = False
     """torch.compile the Q-network"""
     run_dir: str | None = None
@@ -61,7 +62,16 @@ class RunArgs:
     directory"""
 
 
-RUN_SETTINGS = ("resume", "evaluate", "episodes", "render", "video", "device", "compile")
+RUN_SETTINGS = (
+    "resume",
+    "evaluate",
+    "episodes",
+    "render",
+    "video",
+    "device",
+    "deterministic",
+    "compile",
+)
 """Flags about this invocation, not the run: --resume does not take them from the saved config."""
 
 
@@ -105,14 +115,3 @@ def validate_run(args: RunArgs) -> None:
                 f"--video {args.video}: {nearest} is not a directory this user can write to; "
                 "pass another directory for the videos"
             )
-
-
-def pick_device(name: str) -> torch.device:
-    if name == "cuda" and not torch.cuda.is_available():
-        raise UsageError(
-            "--device cuda was asked for, but this torch sees no CUDA device; "
-            "use --device cpu (or auto)"
-        )
-    if name == "auto":
-        name = "cuda" if torch.cuda.is_available() else "cpu"
-    return torch.device(name)

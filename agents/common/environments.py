@@ -89,13 +89,15 @@ def checked_discrete(env_id: str, envs: Any, action_space: spaces.Space) -> Any:
     return envs
 
 
-def check_env(env_id: str) -> None:
-    """A UsageError if an agent cannot train on `env_id`: its evaluation env cannot be made or
-    reset (a missing dependency or ROM), or its actions are not Discrete."""
+def check_env(env_id: str) -> spaces.Space:
+    """The observation space an agent sees on `env_id` (through the pipeline), or a UsageError
+    if it cannot train there: the env cannot be made or reset (a missing dependency or ROM), or
+    its actions are not Discrete."""
     env = make_eval_env(env_id)
     checked_discrete(env_id, env, env.action_space)
     try:
         checked_reset(env, env_id, seed=0)
+        return env.observation_space
     finally:
         env.close()
 

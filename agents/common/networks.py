@@ -22,13 +22,6 @@ def uses_cnn(space: spaces.Space) -> bool:
     return is_frame_stack(space) and min(space.shape[1:]) >= CNN_MIN_SIDE
 
 
-def set_cpu_threads(device: torch.device | str, observation_space: spaces.Space) -> None:
-    """One torch thread for an MLP on the CPU: its ops are too small to split across threads, and
-    a second one only adds waiting. Every agent calls this, so they compare on equal terms."""
-    if torch.device(device).type == "cpu" and not uses_cnn(observation_space):
-        torch.set_num_threads(1)
-
-
 class NatureCNN(nn.Module):
     """The convolutional torso of Mnih et al. (2015) with its 512-unit hidden layer, for uint8
     frame stacks (channels, height, width) scaled to [0, 1]."""

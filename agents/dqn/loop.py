@@ -26,8 +26,8 @@ from agents.common.checkpoints import (
     signals_deferred,
 )
 from agents.common.cli import UsageError
+from agents.common.device import set_cpu_threads
 from agents.common.environments import checked_reset, make_train_envs, vector_info
-from agents.common.networks import set_cpu_threads
 from agents.common.policy import epsilon_greedy_batch, linear_schedule
 from agents.common.runs import EpisodeTracker, Progress, refill_note, training_summary
 from agents.dqn.config import Args
@@ -220,6 +220,9 @@ class Trainer:
             "next_target_update": self.next_target_update,
             "rng": self.rng.bit_generator.state,
             "torch_rng": torch.get_rng_state(),
+            "cuda_rng": torch.cuda.get_rng_state(self.device)
+            if self.device.type == "cuda"
+            else None,
             "episodes": self.episodes.state_dict(),
             "wall_seconds": progress.wall_seconds(),
             "replay": replay,
@@ -243,6 +246,8 @@ class Trainer:
         self.next_target_update = checkpoint["next_target_update"]
         self.rng.bit_generator.state = checkpoint["rng"]
         torch.set_rng_state(checkpoint["torch_rng"])
+        if checkpoint["cuda_rng"] is not None and self.device.type == "cuda":
+            torch.cuda.set_rng_state(checkpoint["cuda_rng"], self.device)
         self.episodes.load_state_dict(checkpoint["episodes"])
         self.wall_before = checkpoint["wall_seconds"]
         replay = checkpoint["replay"] and self.run_dir / checkpoint["replay"]

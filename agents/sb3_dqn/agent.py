@@ -34,6 +34,7 @@ from agents.common.checkpoints import (
 )
 from agents.common.cli import UsageError
 from agents.common.command import Agent, PolicyFactory, Trained, run
+from agents.common.device import set_cpu_threads, setup_backends
 from agents.common.environments import (
     checked_discrete,
     checked_reset,
@@ -43,7 +44,7 @@ from agents.common.environments import (
     usage_errors,
 )
 from agents.common.files import atomic_write
-from agents.common.networks import set_cpu_threads, uses_cnn
+from agents.common.networks import uses_cnn
 from agents.common.policy import epsilon_greedy
 from agents.common.runs import (
     EpisodeTracker,
@@ -263,6 +264,7 @@ class SB3Agent(Agent):
             announce_resume(run_dir, model.num_timesteps, args.total_timesteps)
         else:
             model = build_model(args, envs, device)
+        setup_backends(args.deterministic)  # over SB3's seeding, which sets cuDNN's flags its way
         learning_starts_note(args)
         start_step = model.num_timesteps
         print(f"sb3_dqn on {args.env}: {args.num_envs} env(s), device {model.device}",

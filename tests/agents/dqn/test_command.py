@@ -39,6 +39,8 @@ def test_the_default_command_solves_catch_and_writes_every_output(tmp_path):
     run_dir = tmp_path / "run"
     result = _dqn("--run-dir", str(run_dir))  # the README's main command, with a known run dir
     assert result.returncode == 0, result.stderr
+    first = result.stderr.splitlines()[0]  # where it runs, and why
+    assert first.startswith("device cpu (") and first.endswith("); cudnn.benchmark"), first
     summary = _summary(run_dir)
     assert set(SUMMARY_KEYS) <= set(summary)
     assert summary["env_id"] == "Catch-v0" and summary["agent"] == "dqn"
