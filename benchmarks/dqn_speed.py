@@ -11,7 +11,8 @@ target update interval, epsilon schedule, Huber loss and gradient clipping, and 
 threads (one for an MLP on the CPU, `agents.common.device.set_cpu_threads`) and torch backend
 settings (`agents.common.device.setup_backends`: cudnn.benchmark, no TF32); SB3 has no Double
 DQN, so the like-for-like row runs ours with --no-double, and a second row shows ours as it ships.
-Targets: Catch-v0 >= 3x, ALE/Pong-v5 on CPU >= 1.2x.
+Targets: Catch-v0 >= 3x, ALE/Pong-v5 on CPU >= 1.2x in fp32 and >= 2.5x in bf16 (which needs a
+CPU with AVX512-BF16 or AMX: the script says whether this one has them).
 
 On Catch, ours also trains with the plain learner (`--no-fast-mlp`: autograd, torch.optim.Adam,
 clip_grad_norm_): the hand-written MLP update (`agents.dqn.fast_mlp`) is kept only while it
@@ -34,6 +35,8 @@ import time
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
+
+from agents.common.precision import cpu_has_fast_bf16
 
 
 def _args(env_id: str, steps: int, overrides: dict[str, Any]):
@@ -105,30 +108,35 @@ def main() -> None:
     # learning alternate one step at a time, as in an unvectorised DQN.
     many_small = {"num_envs": 1, "train_frequency": 1, "batch_size": 32}
     cases = [
-        ("Catch-v0", "catch preset", options.catch_steps, {}),
-        ("Catch-v0", "1 env, train every step", options.catch_steps // 2, many_small),
-        ("ALE/Pong-v5", "atari preset, 1 env, 500 warm-up", options.pong_steps, pong),
-    ]
-
+        ("Catch-v0", "catch preset", options.catch_steps, {}, ["fp32"]),
+        ("Catch-v0", "1 env, train every step", options.catch_steps // 2, many_small, ["fp32"]),
+        ("ALE/Pong-v5", "atari preset, 1 env, 500 warm-up", options.pong_steps, pong,
+         ["fp32", "bf16"]),
+    ]  # fmt: skip
+    print(f"device {options.device}; torch backends: cudnn.benchmark, no TF32, for both agents")
+    print(f"this CPU does bf16 in hardware: {cpu_has_fast_bf16()}")
+    print()
     print(
-        "| env | settings | steps | SB3 DQN steps/s | ours, no double | ratio "
+        "| env | settings | steps | SB3 DQN steps/s | ours: precision | ours, no double | ratio "
         "| ours, double | ratio |"
     )
-    print("|---|---|---:|---:|---:|---:|---:|---:|")
+    print("|---|---|---:|---:|---|---:|---:|---:|---:|")
     memory = []
-    for env_id, label, steps, overrides in cases:
+    for env_id, label, steps, overrides, precisions in cases:
         base = _in_fresh_process(sb3, env_id, steps, overrides, options.device)
-        like = _in_fresh_process(ours, env_id, steps, {**overrides, "double": False},
-                                 options.device)  # fmt: skip
-        double = _in_fresh_process(ours, env_id, steps, overrides, options.device)
-        print(
-            f"| {env_id} | {label} | {steps:,} | {base['sps']:,.0f} | {like['sps']:,.0f} | "
-            f"{like['sps'] / base['sps']:.2f}x | {double['sps']:,.0f} | "
-            f"{double['sps'] / base['sps']:.2f}x |",
-            flush=True,
-        )
-        if label == "catch preset":
-            fast = double
+        for precision in precisions:
+            settings = {**overrides, "precision": precision}
+            like = _in_fresh_process(ours, env_id, steps, {**settings, "double": False},
+                                     options.device)  # fmt: skip
+            double = _in_fresh_process(ours, env_id, steps, settings, options.device)
+            print(
+                f"| {env_id} | {label} | {steps:,} | {base['sps']:,.0f} | {precision} | "
+                f"{like['sps']:,.0f} | {like['sps'] / base['sps']:.2f}x | {double['sps']:,.0f} | "
+                f"{double['sps'] / base['sps']:.2f}x |",
+                flush=True,
+            )
+            if label == "catch preset":
+                fast = double
         if not any(row[0] == env_id for row in memory):
             memory.append((env_id, like["bytes"], base["bytes"]))
 

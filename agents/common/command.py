@@ -35,6 +35,7 @@ from agents.common.environments import check_env, checked_env_id, env_family
 from agents.common.evaluation import evaluate_policy
 from agents.common.files import WriteError, make_writable_dir, write_json
 from agents.common.policy import Policy
+from agents.common.precision import pick_precision
 from agents.common.runs import RUN_FILES, default_run_dir, plot_learning_curve
 
 PolicyFactory = Callable[[float, np.random.Generator], Policy]
@@ -244,7 +245,12 @@ def _train(
     agent: Agent, args: Any, run_dir: Path, device: torch.device, why: str, resume: bool
 ) -> int:
     """Trains, evaluates and writes the summary; returns the exit status."""
-    print(f"device {device} ({why}); {setup_backends(args.deterministic)}", file=sys.stderr)
+    precision, precision_why = pick_precision(args.precision, device)
+    print(
+        f"device {device} ({why}); precision {precision} ({precision_why}); "
+        f"{setup_backends(args.deterministic)}",
+        file=sys.stderr,
+    )
     try:
         with signals_stop_training():
             trained = agent.train(args, run_dir, device, resume)

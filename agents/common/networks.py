@@ -47,7 +47,9 @@ class NatureCNN(nn.Module):
             # oneDNN's CPU convolutions are faster on channels-last images (benchmarks/dqn_speed.py
             # runs them so); the learner makes the weights channels-last too.
             obs = obs.contiguous(memory_format=torch.channels_last)
-        return self.layers(obs.float() / 255.0)
+        # In the weights' dtype (fp32, or bf16 for agents.common.precision): uint8 frames are
+        # exact in either.
+        return self.layers(obs.to(self.layers[0][0].weight.dtype) / 255.0)
 
 
 class MLPTorso(nn.Sequential):
@@ -62,7 +64,7 @@ class MLPTorso(nn.Sequential):
         self.features = sizes[-1]
 
     def forward(self, obs: torch.Tensor) -> torch.Tensor:
-        return super().forward(obs.float())
+        return super().forward(obs.to(self[1].weight.dtype))
 
 
 class QNetwork(nn.Module):

@@ -52,6 +52,7 @@ class DQNAgent(Agent):
                 "network asked for; leave out --env and the network flags (--mlp-hidden, "
                 "--dueling)"
             ) from None
+        learner.weights_loaded()
         learner.q_network.eval()
         return self._policy(learner)
 

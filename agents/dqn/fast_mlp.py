@@ -24,6 +24,7 @@ from gymnasium import spaces
 from torch import nn
 
 from agents.common.networks import MLPTorso, QNetwork
+from agents.common.precision import pick_precision
 from agents.dqn.config import Args
 from agents.dqn.learner import Learner, td_targets
 
@@ -277,12 +278,13 @@ class FastMLPLearner(Learner):
 def make_learner(
     args: Args, observation_space: spaces.Box, num_actions: int, device: torch.device
 ) -> Learner:
-    """`FastMLPLearner` where it computes exactly what `Learner` does (`supports`, on the CPU,
-    not compiled, `--fast-mlp`), else `Learner`."""
+    """`FastMLPLearner` where it computes exactly what `Learner` does (`supports`, on the CPU, in
+    fp32, not compiled, `--fast-mlp`), else `Learner`."""
     with torch.device("meta"):  # the network the learner will build, without its weights
         probe = QNetwork(
             observation_space, num_actions, mlp_hidden=args.mlp_hidden, dueling=args.dueling
         )
-    fast = args.fast_mlp and not args.compile and device.type == "cpu" and supports(probe)
+    fp32 = pick_precision(args.precision, device)[0] == "fp32"
+    fast = args.fast_mlp and fp32 and not args.compile and device.type == "cpu" and supports(probe)
     kind = FastMLPLearner if fast else Learner
     return kind(args, observation_space, num_actions, device)

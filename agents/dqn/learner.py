@@ -19,6 +19,7 @@ from gymnasium import spaces
 from torch import nn
 
 from agents.common.networks import QNetwork, uses_cnn
+from agents.common.precision import Bf16Compute, pick_precision
 from agents.dqn.config import Args
 
 
@@ -58,7 +59,17 @@ class Learner:
             self.q_network.to(memory_format=torch.channels_last)
         self.target_network = copy.deepcopy(self.q_network).requires_grad_(False)
         self.optimizer = self.make_optimizer()
-        self.forward: nn.Module = torch.compile(self.q_network) if args.compile else self.q_network
+        # With bf16, copies of the networks compute; the fp32 ones are the masters that the
+        # optimizer steps and checkpoints keep (agents.common.precision).
+        self.precision, _ = pick_precision(args.precision, device)
+        self.bf16 = self.target_bf16 = None
+        online, target = self.q_network, self.target_network
+        if self.precision == "bf16":
+            self.bf16 = Bf16Compute(self.q_network)
+            self.target_bf16 = Bf16Compute(self.target_network)
+            online, target = self.bf16.module, self.target_bf16.module
+        self.forward: nn.Module = torch.compile(online) if args.compile else online
+        self.target_forward: nn.Module = target
 
     def make_optimizer(self) -> Any:
         return torch.optim.Adam(
@@ -73,7 +84,7 @@ class Learner:
     @torch.no_grad()
     def greedy(self, obs: np.ndarray) -> np.ndarray:
         """The greedy action for each observation of the batch `obs`."""
-        return self.forward(self.to_device(obs)).argmax(dim=1).cpu().numpy()
+        return self.forward(self.to_device(obs)).float().argmax(dim=1).cpu().numpy()
 
     def update(
         self, batch: dict[str, np.ndarray], steps: int = 1
@@ -87,7 +98,7 @@ class Learner:
         if left_over or not rows:
             raise ValueError(f"a batch of {len(data['actions'])} does not split into {steps} steps")
         with torch.no_grad():  # the target network is the same for every step: one pass
-            data["next_q_target"] = self.target_network(data["next_obs"])
+            data["next_q_target"] = self.target_forward(data["next_obs"])
         losses, q_means = [], []
         for step in range(steps):
             part = {name: values[step * rows : (step + 1) * rows] for name, values in data.items()}
@@ -108,13 +119,17 @@ class Learner:
         """One gradient step on a batch; returns its loss and mean Q of the actions taken."""
         with torch.no_grad():
             next_q_online = self.forward(next_obs) if self.args.double else None
-            targets = td_targets(returns, discounts, next_q_target, next_q_online)
-        q_taken = self.forward(obs).gather(1, actions[:, None]).squeeze(1)
+            targets = td_targets(returns, discounts, next_q_target, next_q_online).float()
+        q_taken = self.forward(obs).gather(1, actions[:, None]).squeeze(1).float()
         loss = F.smooth_l1_loss(q_taken, targets)
         self.optimizer.zero_grad()
         loss.backward()
+        if self.bf16 is not None:
+            self.bf16.gradients_to_master()
         nn.utils.clip_grad_norm_(self.q_network.parameters(), self.args.max_grad_norm)
         self.optimizer.step()
+        if self.bf16 is not None:
+            self.bf16.weights_from_master()
         return loss.detach(), q_taken.detach().mean()
 
     @torch.no_grad()
@@ -124,6 +139,8 @@ class Learner:
             self.q_network.parameters(), self.target_network.parameters(), strict=True
         ):
             target.lerp_(online, self.args.tau)
+        if self.target_bf16 is not None:
+            self.target_bf16.weights_from_master()
 
     def set_learning_rate(self, learning_rate: float) -> None:
         for group in self.optimizer.param_groups:
@@ -152,6 +169,13 @@ class Learner:
             self.load_optimizer(state["optimizer"])
         except (RuntimeError, ValueError, KeyError) as error:
             raise ValueError(f"the saved networks do not fit these ({error})") from None
+        self.weights_loaded()
+
+    def weights_loaded(self) -> None:
+        """The fp32 weights changed outside the optimizer (a checkpoint was loaded)."""
+        for compute in (self.bf16, self.target_bf16):
+            if compute is not None:
+                compute.weights_from_master()
 
     def load_optimizer(self, state: dict[str, Any]) -> None:
         # How this process runs Adam (fused, capturable) is its own, not the saved run's.

@@ -68,11 +68,13 @@ UNSUPPORTED = {
     "dueling": "Stable-Baselines3's DQN has no dueling head",
     "compile": "SB3 runs its own policy modules",
     "fast_mlp": "SB3 runs its own update",
+    "precision": "SB3 computes in fp32",
 }
 SB3_PRESETS = {
     family: {
         **values,
         "double": False,  # what SB3's DQN does, so config.json says so
+        "precision": "fp32",
         # rl-zoo3's hyperparameters for DQN on Atari (its hyperparams/dqn.yml).
         **({"buffer_size": 100_000, "learning_starts": 100_000} if family == "atari" else {}),
     }

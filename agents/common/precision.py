@@ -1,0 +1,75 @@
+"""`--precision`: fp32, or bf16 compute with fp32 master weights, for every agent.
+
+bf16 halves the bytes a network moves and, on hardware built for it, runs matrix work several
+times faster: CPUs with AVX512-BF16 or AMX (recent Xeon and EPYC servers), and CUDA GPUs from
+Ampere on. On a CPU without them bf16 is emulated and slower than fp32, so `auto` takes bf16 only
+where the hardware has it.
+
+How the bf16 path works (`Bf16Compute`): the optimizer keeps the network's fp32 weights (the
+master copy) and its fp32 state; a bf16 copy of the network computes the forward and backward
+passes; its gradients are cast to fp32 into the master weights' `.grad` for clipping and the
+optimizer's step; the step's new weights are cast back into the copy. Losses are computed in
+fp32 from the bf16 Q-values. This, rather than `torch.autocast`, because autocast casts every
+weight again at every forward call, and an update makes several.
+"""
+
+from __future__ import annotations
+
+import copy
+from functools import cache
+from pathlib import Path
+from typing import Literal
+
+import torch
+from torch import nn
+
+Precision = Literal["auto", "fp32", "bf16"]
+BF16_CPU_FLAGS = ("avx512_bf16", "amx_bf16")
+"""CPU flags (as Linux lists them in /proc/cpuinfo) of hardware bf16 matrix arithmetic."""
+
+
+@cache
+def cpu_has_fast_bf16() -> bool:
+    """Whether this CPU does bf16 matrix work in hardware (False where it cannot be told)."""
+    try:
+        flags = Path("/proc/cpuinfo").read_text().split()
+    except OSError:
+        return False
+    return any(flag in flags for flag in BF16_CPU_FLAGS)
+
+
+def pick_precision(name: Precision, device: torch.device) -> tuple[str, str]:
+    """The precision `--precision name` means on `device`, and why (for the run's first line)."""
+    if name != "auto":
+        return name, f"--precision {name}"
+    if device.type == "cuda":
+        if torch.cuda.is_bf16_supported() and torch.cuda.get_device_capability(device)[0] >= 8:
+            return "bf16", "auto: this GPU computes bf16 in hardware"
+        return "fp32", "auto: this GPU has no bf16 hardware"
+    if device.type == "cpu" and cpu_has_fast_bf16():
+        return "bf16", f"auto: this CPU has {' or '.join(BF16_CPU_FLAGS)}"
+    return "fp32", f"auto: this CPU has neither {' nor '.join(BF16_CPU_FLAGS)}"
+
+
+class Bf16Compute:
+    """A bf16 copy of `network` that computes its passes while `network` keeps the fp32 master
+    weights the optimizer steps (see the module docstring). Call `gradients_to_master` after
+    `backward()` on a loss of `module`'s outputs, and `weights_from_master` after the step."""
+
+    def __init__(self, network: nn.Module) -> None:
+        self.master = list(network.parameters())
+        self.module = copy.deepcopy(network).to(torch.bfloat16)
+        self.copies = list(self.module.parameters())
+
+    @torch.no_grad()
+    def gradients_to_master(self) -> None:
+        for master, bf16 in zip(self.master, self.copies, strict=True):
+            if master.grad is None:
+                master.grad = torch.empty_like(master)
+            master.grad.copy_(bf16.grad)
+            bf16.grad = None
+
+    @torch.no_grad()
+    def weights_from_master(self) -> None:
+        for bf16, master in zip(self.copies, self.master, strict=True):
+            bf16.copy_(master)
