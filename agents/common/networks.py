@@ -1,5 +1,6 @@
 """Q-networks, chosen from the observation space: the Nature CNN for the DQN pipeline's frame
-stacks, an MLP for everything else."""
+stacks, an MLP for everything else; with `layer_norm`, a LayerNorm after each hidden layer, before
+its ReLU (PQN's network, Gallici et al. 2025)."""
 
 from __future__ import annotations
 
@@ -22,24 +23,42 @@ def uses_cnn(space: spaces.Space) -> bool:
     return is_frame_stack(space) and min(space.shape[1:]) >= CNN_MIN_SIDE
 
 
-class NatureCNN(nn.Module):
-    """The convolutional torso of Mnih et al. (2015) with its 512-unit hidden layer, for uint8
-    frame stacks (channels, height, width) scaled to [0, 1]."""
+class FeatureMapLayerNorm(nn.LayerNorm):
+    """LayerNorm over each sample's whole feature map (channels, height, width), with an affine
+    weight per element: what `nn.LayerNorm([C, H, W])` computes, as CleanRL's PQN normalises its
+    convolutions. It normalises the NHWC view instead, whose elements are the same, because on a
+    channels-last tensor (the CPU's layout, `NatureCNN.forward`) that view is contiguous: a
+    `LayerNorm([C, H, W])` there would copy the tensor to NCHW and back, in both passes. The
+    weight and bias are stored as (H, W, C)."""
 
     def __init__(self, channels: int, height: int, width: int) -> None:
+        super().__init__([height, width, channels])
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return super().forward(x.permute(0, 2, 3, 1)).permute(0, 3, 1, 2)
+
+
+class NatureCNN(nn.Module):
+    """The convolutional torso of Mnih et al. (2015) with its 512-unit hidden layer, for uint8
+    frame stacks (channels, height, width) scaled to [0, 1]; with `layer_norm`, each convolution's
+    feature map and the hidden layer are normalised before their ReLU."""
+
+    def __init__(self, channels: int, height: int, width: int, *, layer_norm: bool = False) -> None:
         super().__init__()
-        convolutions = nn.Sequential(
-            nn.Conv2d(channels, 32, 8, stride=4),
-            nn.ReLU(),
-            nn.Conv2d(32, 64, 4, stride=2),
-            nn.ReLU(),
-            nn.Conv2d(64, 64, 3, stride=1),
-            nn.ReLU(),
-            nn.Flatten(),
-        )
-        with torch.no_grad():
-            flat = convolutions(torch.zeros(1, channels, height, width)).shape[1]
-        self.layers = nn.Sequential(convolutions, nn.Linear(flat, 512), nn.ReLU())
+        layers: list[nn.Module] = []
+        shape = (channels, height, width)
+        for out, kernel, stride in ((32, 8, 4), (64, 4, 2), (64, 3, 1)):
+            layers.append(nn.Conv2d(shape[0], out, kernel, stride=stride))
+            shape = (out, (shape[1] - kernel) // stride + 1, (shape[2] - kernel) // stride + 1)
+            if layer_norm:
+                layers.append(FeatureMapLayerNorm(*shape))
+            layers.append(nn.ReLU())
+        convolutions = nn.Sequential(*layers, nn.Flatten())
+        flat = int(np.prod(shape))
+        hidden: list[nn.Module] = [nn.Linear(flat, 512)]
+        if layer_norm:
+            hidden.append(nn.LayerNorm(512))
+        self.layers = nn.Sequential(convolutions, *hidden, nn.ReLU())
         self.features = 512
 
     def forward(self, obs: torch.Tensor) -> torch.Tensor:
@@ -53,13 +72,17 @@ class NatureCNN(nn.Module):
 
 
 class MLPTorso(nn.Sequential):
-    """Flattens any observation, then Linear and ReLU layers of the given sizes."""
+    """Flattens any observation, then Linear and ReLU layers of the given sizes (with
+    `layer_norm`, Linear, LayerNorm and ReLU)."""
 
-    def __init__(self, inputs: int, hidden: Sequence[int]) -> None:
+    def __init__(self, inputs: int, hidden: Sequence[int], *, layer_norm: bool = False) -> None:
         sizes = [inputs, *hidden]
         layers: list[nn.Module] = [nn.Flatten()]
         for a, b in itertools.pairwise(sizes):
-            layers += [nn.Linear(a, b), nn.ReLU()]
+            layers.append(nn.Linear(a, b))
+            if layer_norm:
+                layers.append(nn.LayerNorm(b))
+            layers.append(nn.ReLU())
         super().__init__(*layers)
         self.features = sizes[-1]
 
@@ -68,8 +91,9 @@ class MLPTorso(nn.Sequential):
 
 
 class QNetwork(nn.Module):
-    """Q-values for every action: a torso picked from the observation space (`uses_cnn`), then a
-    linear head, or with `dueling` the value and advantage heads of Wang et al. (2016)."""
+    """Q-values for every action: a torso picked from the observation space (`uses_cnn`), with
+    LayerNorm in its hidden layers if `layer_norm`, then a linear head, or with `dueling` the value
+    and advantage heads of Wang et al. (2016)."""
 
     def __init__(
         self,
@@ -78,12 +102,14 @@ class QNetwork(nn.Module):
         *,
         mlp_hidden: Sequence[int] = (128, 128),
         dueling: bool = False,
+        layer_norm: bool = False,
     ) -> None:
         super().__init__()
         if uses_cnn(observation_space):
-            self.torso: nn.Module = NatureCNN(*observation_space.shape)
+            self.torso: nn.Module = NatureCNN(*observation_space.shape, layer_norm=layer_norm)
         else:
-            self.torso = MLPTorso(int(np.prod(observation_space.shape)), mlp_hidden)
+            inputs = int(np.prod(observation_space.shape))
+            self.torso = MLPTorso(inputs, mlp_hidden, layer_norm=layer_norm)
         self.head = nn.Linear(self.torso.features, num_actions)
         self.value = nn.Linear(self.torso.features, 1) if dueling else None
 
