@@ -277,6 +277,13 @@ class CatchEnv(FrameRendering, Env[np.ndarray, int]):
         return draw_boards(self._board(), RENDER_PIXELS_PER_CELL)
 
 
+def _generator(state: dict[str, Any]) -> np.random.Generator:
+    """A generator in `state`, a `bit_generator.state` of one."""
+    generator = np.random.Generator(getattr(np.random, state["bit_generator"])())
+    generator.bit_generator.state = state
+    return generator
+
+
 class CatchVectorEnv(VectorEnv):
     """N games of Catch stepped together in numpy; the rules and arguments of `CatchEnv`.
 
@@ -288,6 +295,7 @@ class CatchVectorEnv(VectorEnv):
     episode's first observation and puts the last one in `info["final_obs"]`) or `DISABLED` (reset
     ended games with `reset(options={"reset_mask": mask})`). `max_episode_steps`, when given,
     truncates episodes as `TimeLimit` would. Render mode: `rgb_array` (a tuple of N frames).
+    `get_state` and `set_state` save and restore the N games exactly (for an agent's checkpoint).
     """
 
     metadata = {
@@ -467,6 +475,29 @@ class CatchVectorEnv(VectorEnv):
         else:
             self._needs_reset = done
         return self._observe(), rewards, terminated, truncated, infos
+
+    def get_state(self) -> dict[str, Any]:
+        """Everything the games' future depends on (boards, clocks, generators, the episode
+        starts drawn ahead), as plain Python data (lists, ints, dicts), so that any serialiser can
+        keep it; `set_state` on an env made with the same arguments continues exactly."""
+        arrays = ("_fruit_row", "_fruit_col", "_basket", "_elapsed", "_needs_reset", "_starts")
+        state: dict[str, Any] = {name: getattr(self, name).tolist() for name in arrays}
+        state["_cursor"] = self._cursor.tolist()
+        state["_started"] = self._started
+        state["rngs"] = [None if rng is None else rng.bit_generator.state for rng in self._rngs]
+        return state
+
+    def set_state(self, state: dict[str, Any]) -> None:
+        """Restores a `get_state` of an env of the same `num_envs`."""
+        if len(state["rngs"]) != self.num_envs:
+            raise ValueError(
+                f"the state is of {len(state['rngs'])} sub-envs, and this env has {self.num_envs}."
+            )
+        for name, value in state.items():
+            if name not in ("rngs", "_started"):
+                getattr(self, name)[...] = value
+        self._started = state["_started"]
+        self._rngs = [None if saved is None else _generator(saved) for saved in state["rngs"]]
 
     def _boards(self, fruit_code: int, basket_code: int) -> np.ndarray:
         g = self.grid_size

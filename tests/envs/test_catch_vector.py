@@ -165,3 +165,25 @@ def test_fuzzed_vector_runs_match_scalar_envs(seed, num_envs, grid_size, steps, 
     ours, reference = _pair(num_envs, grid_size=grid_size)
     actions = np.random.default_rng(action_seed).integers(0, 3, size=(steps, num_envs))
     _assert_same_steps(ours, reference, actions, seed=seed)
+
+
+@pytest.mark.parametrize(
+    "mode", [AutoresetMode.NEXT_STEP, AutoresetMode.SAME_STEP], ids=lambda m: m.value
+)
+def test_a_saved_state_continues_exactly_in_a_new_env(mode):
+    """get_state is plain data (a checkpoint keeps it); set_state continues the same games, their
+    generators and the episode starts they drew ahead."""
+    envs = CatchVectorEnv(5, autoreset_mode=mode, max_episode_steps=7)
+    envs.reset(seed=3)
+    actions = np.random.default_rng(4).integers(0, 3, size=(700, 5))  # past a 256-start block
+    for step_actions in actions[:350]:
+        envs.step(step_actions)
+    state = envs.get_state()
+    assert all(type(value) in (list, bool) for value in state.values())
+    restored = CatchVectorEnv(5, autoreset_mode=mode, max_episode_steps=7)
+    restored.set_state(state)
+    for step_actions in actions[350:]:
+        for a, b in zip(envs.step(step_actions)[:4], restored.step(step_actions)[:4], strict=True):
+            np.testing.assert_array_equal(a, b)
+    with pytest.raises(ValueError, match="of 5 sub-envs, and this env has 4"):
+        CatchVectorEnv(4).set_state(state)
