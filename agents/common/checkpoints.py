@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import pickle
 import signal
+import sys
 import threading
 import time
 from collections.abc import Iterable, Iterator, Mapping
@@ -56,10 +57,13 @@ def exit_status(signum: int) -> int:
 
 
 _deferred: list[int] | None = None  # inside signals_deferred: the signals that came
+_notice: str | None = None  # what signals_deferred says when the first one comes
 
 
 def _handler(signum: int, _frame: Any) -> None:
     if _deferred is not None:
+        if _notice and not _deferred:
+            print(f"\n{signal.Signals(signum).name}: {_notice}", file=sys.stderr, flush=True)
         _deferred.append(signum)
         return
     raise Stop(signum)
@@ -80,18 +84,19 @@ def signals_stop_training() -> Iterator[None]:
 
 
 @contextmanager
-def signals_deferred(*, stopping: bool = False) -> Iterator[None]:
-    """Inside, a stop signal is held back; after the block, the first one held is raised as
-    `Stop`, unless `stopping` (the run is ending anyway)."""
-    global _deferred
+def signals_deferred(*, stopping: bool = False, notice: str | None = None) -> Iterator[None]:
+    """Inside, a stop signal is held back (saying `notice` on stderr, if given, when the first
+    comes); after the block, the first one held is raised as `Stop`, unless `stopping` (the run
+    is ending anyway)."""
+    global _deferred, _notice
     if _deferred is not None:  # deferring already
         yield
         return
-    _deferred = []
+    _deferred, _notice = [], notice
     try:
         yield
     finally:
-        held, _deferred = _deferred, None
+        held, _deferred, _notice = _deferred, None, None
     if held and not stopping:
         raise Stop(held[0])
 
@@ -133,6 +138,24 @@ def check_finite(parameters: Iterable[torch.Tensor], step: int) -> None:
     """FloatingPointError if a weight is NaN or infinite: a diverged network is never saved."""
     if not all(bool(p.isfinite().all()) for p in parameters):
         raise FloatingPointError(f"the Q-network's weights are no longer finite at step {step:,}")
+
+
+def load_optimizer_state(optimizer: torch.optim.Optimizer, state: dict[str, Any]) -> None:
+    """`optimizer.load_state_dict(state)`, keeping how this process runs the optimizer (fused,
+    foreach, capturable: its own, not the saved run's), with each moment laid out in memory as its
+    parameter is (channels-last on the CPU, not on CUDA): fused and foreach kernels walk a
+    parameter and its moments as one flat array each."""
+    settings = [
+        {key: group[key] for key in ("fused", "foreach", "capturable") if key in group}
+        for group in optimizer.param_groups
+    ]
+    optimizer.load_state_dict(state)
+    for group, own in zip(optimizer.param_groups, settings, strict=True):
+        group.update(own)
+    for parameter, moments in optimizer.state.items():
+        for name, value in moments.items():
+            if value.shape == parameter.shape and value.stride() != parameter.stride():
+                moments[name] = torch.empty_like(parameter).copy_(value)
 
 
 def save_checkpoint(path: Path, data: dict[str, Any]) -> None:

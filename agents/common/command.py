@@ -162,13 +162,22 @@ def agent_commands() -> list[Agent]:
 
 def load_run(path: str | Path) -> tuple[Any, PolicyFactory]:
     """The config and the policy of the run at `path` (a run directory or its checkpoint), loaded
-    by the agent that wrote it: the first of `agent_commands()` whose checkpoint file is there."""
+    by the agent that wrote it: of `agent_commands()` whose checkpoint file is there, the first
+    that reads it as its own (dqn and pqn both keep a checkpoint.pt)."""
     path = Path(path)
     commands = agent_commands()
+    refusals = []
     for agent in commands:
         checkpoint = path / agent.checkpoint_name if path.is_dir() else path
         if checkpoint.name == agent.checkpoint_name and checkpoint.is_file():
+            try:
+                agent.saved_config(checkpoint)
+            except UsageError as refusal:  # another agent's, or unreadable
+                refusals.append(refusal)
+                continue
             return _load(agent, checkpoint, {})
+    if refusals:
+        raise refusals[0]
     names = ", ".join(f"{agent.checkpoint_name} ({agent.name})" for agent in commands)
     raise UsageError(
         f"no checkpoint of an agent at {path}; pass a run directory, or its checkpoint: {names}"

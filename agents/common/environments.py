@@ -83,7 +83,7 @@ def checked_discrete(env_id: str, envs: Any, action_space: spaces.Space) -> Any:
     if not isinstance(action_space, spaces.Discrete):
         envs.close()
         raise UsageError(
-            f"DQN needs a discrete action space, and {env_id} has {action_space}; "
+            f"Q-learning needs a discrete action space, and {env_id} has {action_space}; "
             "pick an env with Discrete actions"
         )
     return envs

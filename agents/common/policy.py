@@ -17,6 +17,15 @@ def linear_schedule(start: float, end: float, duration: float, step: int) -> flo
     return max(end, start + (end - start) * step / max(duration, 1.0))
 
 
+def _exploration(
+    size: int, epsilon: float, num_actions: int, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray]:
+    """`size` uniformly random actions, and which of them the greedy action replaces (each with
+    probability 1 - `epsilon`)."""
+    actions = rng.integers(num_actions, size=size)
+    return actions, rng.random(size) >= epsilon
+
+
 def epsilon_greedy_batch(
     obs: np.ndarray,
     epsilon: float,
@@ -26,10 +35,19 @@ def epsilon_greedy_batch(
 ) -> np.ndarray:
     """One action per row of `obs`: uniformly random with probability `epsilon`, else greedy.
     With `greedy` None (a network not trained yet) every action is random."""
-    actions = rng.integers(num_actions, size=len(obs))
-    exploit = rng.random(len(obs)) >= epsilon
+    actions, exploit = _exploration(len(obs), epsilon, num_actions, rng)
     if greedy is not None and exploit.any():  # skip the forward pass when no row needs it
         actions[exploit] = greedy(obs[exploit])
+    return actions
+
+
+def epsilon_greedy_from(
+    greedy_actions: np.ndarray, epsilon: float, num_actions: int, rng: np.random.Generator
+) -> np.ndarray:
+    """`epsilon_greedy_batch` for an agent that has every row's greedy action already (PQN
+    computes every row's Q-values to learn from): the same draws."""
+    actions, exploit = _exploration(len(greedy_actions), epsilon, num_actions, rng)
+    actions[exploit] = greedy_actions[exploit]
     return actions
 
 

@@ -97,13 +97,20 @@ class EpisodeTracker:
         """`mean_recent` for JSON, which has no NaN: None before any episode has ended."""
         return self.mean_recent() if self.recent else None
 
-    def state_dict(self) -> dict[str, Any]:
-        """What a checkpoint keeps: the episodes that ended (those under way start again)."""
-        return {"recent_returns": list(self.recent), "episode_count": self.count}
+    def state_dict(self, *, under_way: bool = False) -> dict[str, Any]:
+        """What a checkpoint keeps: the episodes that ended, and with `under_way` the returns and
+        lengths so far of those running (for a run whose envs resume their games too; otherwise
+        those start again)."""
+        state: dict[str, Any] = {"recent_returns": list(self.recent), "episode_count": self.count}
+        if under_way:
+            state["returns"], state["lengths"] = self.returns.tolist(), self.lengths.tolist()
+        return state
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         self.recent = deque(state["recent_returns"], maxlen=100)
         self.count = state["episode_count"]
+        if "returns" in state:
+            self.returns[:], self.lengths[:] = state["returns"], state["lengths"]
 
 
 def announce_resume(run_dir: Path, step: int, total_timesteps: int) -> None:
@@ -210,6 +217,21 @@ class Progress:
         self._loss_sum: torch.Tensor | float = 0.0
         self._q_sum: torch.Tensor | float = 0.0
         self._updates = 0
+
+    def window_state(self) -> dict[str, Any]:
+        """What a checkpoint keeps to write the next row as the run would have without a stop:
+        the step it is due at, and the losses and Q-values summed since the last row."""
+        return {
+            "next_row": self._next_row,
+            "loss_sum": float(self._loss_sum),
+            "q_sum": float(self._q_sum),
+            "updates": self._updates,
+        }
+
+    def load_window_state(self, state: dict[str, Any]) -> None:
+        self._next_row = state["next_row"]
+        self._loss_sum, self._q_sum = state["loss_sum"], state["q_sum"]
+        self._updates = state["updates"]
 
     def wall_seconds(self) -> float:
         """Seconds the run has trained, in this process and those before it."""

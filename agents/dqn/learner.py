@@ -18,6 +18,7 @@ import torch.nn.functional as F
 from gymnasium import spaces
 from torch import nn
 
+from agents.common.checkpoints import load_optimizer_state
 from agents.common.networks import QNetwork, uses_cnn
 from agents.common.precision import Bf16Compute, pick_precision
 from agents.dqn.config import Args
@@ -178,17 +179,4 @@ class Learner:
                 compute.weights_from_master()
 
     def load_optimizer(self, state: dict[str, Any]) -> None:
-        # How this process runs Adam (fused, capturable) is its own, not the saved run's.
-        settings = [
-            {key: group[key] for key in ("fused", "foreach", "capturable") if key in group}
-            for group in self.optimizer.param_groups
-        ]
-        self.optimizer.load_state_dict(state)
-        for group, own in zip(self.optimizer.param_groups, settings, strict=True):
-            group.update(own)
-        # Adam's moments take their parameter's memory layout (channels-last on the CPU, not on
-        # CUDA): the fused kernel walks a parameter and its moments as one flat array each.
-        for parameter, moments in self.optimizer.state.items():
-            for name, value in moments.items():
-                if value.shape == parameter.shape and value.stride() != parameter.stride():
-                    moments[name] = torch.empty_like(parameter).copy_(value)
+        load_optimizer_state(self.optimizer, state)

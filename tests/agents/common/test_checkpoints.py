@@ -90,6 +90,14 @@ def test_a_signal_during_a_save_waits_for_the_save_to_end():
     assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL  # handlers restored
 
 
+def test_a_held_signal_says_the_notice_once(capsys):
+    notice = "stopping after the update under way"
+    with signals_stop_training(), pytest.raises(Stop), signals_deferred(notice=notice):
+        os.kill(os.getpid(), signal.SIGINT)
+        os.kill(os.getpid(), signal.SIGINT)
+    assert capsys.readouterr().err == "\nSIGINT: stopping after the update under way\n"
+
+
 def test_the_schedule_checkpoints_by_steps_or_by_wall_time(monkeypatch):
     by_steps = Schedule(100, 50)
     assert [step for step in range(100, 260, 10) if by_steps.due(step)] == [150, 200, 250]
