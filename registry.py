@@ -170,6 +170,11 @@ class AgentEntry:
 AGENTS: tuple[AgentEntry, ...] = (
     AgentEntry("dqn", "agents.dqn:main", "the hand-written PyTorch DQN (Double, dueling, n-step)"),
     AgentEntry("sb3_dqn", "agents.sb3_dqn:main", "Stable-Baselines3's DQN, the baseline"),
+    AgentEntry(
+        "pqn",
+        "agents.pqn:main",
+        "Parallelised Q-learning (PQN): LayerNorm Q-network, Q(lambda), no replay",
+    ),
 )
 AGENT_PLUGIN_GROUP = "dqn_arcade.agents"
 """The entry-point group where other packages declare agents: `name = "module:main"`."""
