@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import json
 import os
 import subprocess
 import sys
@@ -29,3 +31,14 @@ def train_runs(root: Path, agents: tuple[str, ...], *flags: str) -> dict[str, Pa
         result = run_python("-m", f"agents.{agent}", *flags, "--run-dir", str(runs[agent]))
         assert result.returncode == 0, result.stderr
     return runs
+
+
+def summary_of(run_dir: Path) -> dict:
+    """A run's summary.json."""
+    return json.loads((run_dir / "summary.json").read_text())
+
+
+def progress_rows(run_dir: Path) -> list[dict]:
+    """A run's progress.csv, a dict of strings per row."""
+    with open(run_dir / "progress.csv", newline="") as file:
+        return list(csv.DictReader(file))

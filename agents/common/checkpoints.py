@@ -24,6 +24,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 
 from agents.common.cli import UsageError
@@ -132,6 +133,26 @@ def cpu_copy(value: Any) -> Any:
     if isinstance(value, (list, tuple)):
         return type(value)(cpu_copy(item) for item in value)
     return value
+
+
+def random_state(rng: np.random.Generator, device: torch.device) -> dict[str, Any]:
+    """The state of every generator a run draws from: numpy's `rng`, torch's on the CPU, and on
+    a GPU torch's CUDA generator (keys `rng`, `torch_rng`, `cuda_rng`, for a checkpoint)."""
+    return {
+        "rng": rng.bit_generator.state,
+        "torch_rng": torch.get_rng_state(),
+        "cuda_rng": torch.cuda.get_rng_state(device) if device.type == "cuda" else None,
+    }
+
+
+def restore_random_state(
+    state: dict[str, Any], rng: np.random.Generator, device: torch.device
+) -> None:
+    """The generators as `random_state` saved them (CUDA's where the run resumes on a GPU)."""
+    rng.bit_generator.state = state["rng"]
+    torch.set_rng_state(state["torch_rng"])
+    if state["cuda_rng"] is not None and device.type == "cuda":
+        torch.cuda.set_rng_state(state["cuda_rng"], device)
 
 
 def check_finite(parameters: Iterable[torch.Tensor], step: int) -> None:

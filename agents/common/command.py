@@ -25,6 +25,7 @@ from typing import Any
 
 import numpy as np
 import torch
+from torch import nn
 
 import registry
 from agents.common.checkpoints import TrainingStopped, exit_status, signals_stop_training
@@ -34,12 +35,34 @@ from agents.common.device import pick_device, setup_backends
 from agents.common.environments import check_env, checked_env_id, env_family
 from agents.common.evaluation import evaluate_policy
 from agents.common.files import WriteError, make_writable_dir, write_json
-from agents.common.policy import Policy
+from agents.common.policy import GreedyActions, Policy, epsilon_greedy
 from agents.common.precision import pick_precision
 from agents.common.runs import RUN_FILES, default_run_dir, plot_learning_curve
 
 PolicyFactory = Callable[[float, np.random.Generator], Policy]
 """Makes the agent's epsilon-greedy policy for one observation: factory(epsilon, rng)."""
+
+
+def q_policy(greedy: GreedyActions, num_actions: int) -> PolicyFactory:
+    """The `PolicyFactory` of a Q-function: epsilon-greedy over its `greedy` actions."""
+
+    def factory(epsilon: float, rng: np.random.Generator) -> Policy:
+        return epsilon_greedy(greedy, num_actions, epsilon, rng)
+
+    return factory
+
+
+def load_weights(network: nn.Module, weights: dict[str, Any], env_id: str, flags: str) -> None:
+    """A checkpoint's `weights` into `network`, for evaluation; a UsageError if they do not fit,
+    naming the network `flags` that shape it."""
+    try:
+        network.load_state_dict(weights)
+    except RuntimeError:
+        raise UsageError(
+            f"the checkpoint's network (trained on {env_id}) does not fit the env and network "
+            f"asked for; leave out --env and the network flags ({flags})"
+        ) from None
+    network.eval()
 
 
 @dataclass

@@ -78,6 +78,16 @@ def make_train_envs(env_id: str, num_envs: int) -> gym.vector.VectorEnv:
     return checked_discrete(env_id, envs, envs.single_action_space)
 
 
+def train_spaces(env_id: str) -> tuple[spaces.Box, int]:
+    """What a network for `env_id`'s training envs takes and gives: one env's observation space,
+    and its number of actions."""
+    envs = make_train_envs(env_id, 1)
+    try:
+        return envs.single_observation_space, int(envs.single_action_space.n)
+    finally:
+        envs.close()
+
+
 def checked_discrete(env_id: str, envs: Any, action_space: spaces.Space) -> Any:
     """`envs` if `action_space` (one env's) is Discrete; else closes them, UsageError."""
     if not isinstance(action_space, spaces.Discrete):

@@ -113,6 +113,14 @@ class QNetwork(nn.Module):
         self.head = nn.Linear(self.torso.features, num_actions)
         self.value = nn.Linear(self.torso.features, 1) if dueling else None
 
+    def to_device(self, device: torch.device) -> QNetwork:
+        """The network on `device`; on the CPU the CNN's weights go channels-last, as its images
+        do there (`NatureCNN.forward`)."""
+        self.to(device)
+        if device.type == "cpu" and isinstance(self.torso, NatureCNN):
+            self.to(memory_format=torch.channels_last)
+        return self
+
     def forward(self, obs: torch.Tensor) -> torch.Tensor:
         features = self.torso(obs)
         advantages = self.head(features)

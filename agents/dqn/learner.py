@@ -19,7 +19,7 @@ from gymnasium import spaces
 from torch import nn
 
 from agents.common.checkpoints import load_optimizer_state
-from agents.common.networks import QNetwork, uses_cnn
+from agents.common.networks import QNetwork
 from agents.common.precision import Bf16Compute, pick_precision
 from agents.dqn.config import Args
 
@@ -54,10 +54,7 @@ class Learner:
         self.num_actions = num_actions
         self.q_network = QNetwork(
             observation_space, num_actions, mlp_hidden=args.mlp_hidden, dueling=args.dueling
-        ).to(device)
-        if device.type == "cpu" and uses_cnn(observation_space):
-            # The CNN takes channels-last images on the CPU (NatureCNN.forward): its weights too.
-            self.q_network.to(memory_format=torch.channels_last)
+        ).to_device(device)
         self.target_network = copy.deepcopy(self.q_network).requires_grad_(False)
         self.optimizer = self.make_optimizer()
         # With bf16, copies of the networks compute; the fp32 ones are the masters that the

@@ -22,6 +22,8 @@ from agents.common.checkpoints import (
     Stop,
     TrainingStopped,
     check_finite,
+    random_state,
+    restore_random_state,
     save_checkpoint,
     signals_deferred,
 )
@@ -218,11 +220,7 @@ class Trainer:
             "global_step": self.global_step,
             "next_update": self.next_update,
             "next_target_update": self.next_target_update,
-            "rng": self.rng.bit_generator.state,
-            "torch_rng": torch.get_rng_state(),
-            "cuda_rng": torch.cuda.get_rng_state(self.device)
-            if self.device.type == "cuda"
-            else None,
+            **random_state(self.rng, self.device),
             "episodes": self.episodes.state_dict(),
             "wall_seconds": progress.wall_seconds(),
             "replay": replay,
@@ -244,10 +242,7 @@ class Trainer:
         self.global_step = self.saved_step = checkpoint["global_step"]
         self.next_update = checkpoint["next_update"]
         self.next_target_update = checkpoint["next_target_update"]
-        self.rng.bit_generator.state = checkpoint["rng"]
-        torch.set_rng_state(checkpoint["torch_rng"])
-        if checkpoint["cuda_rng"] is not None and self.device.type == "cuda":
-            torch.cuda.set_rng_state(checkpoint["cuda_rng"], self.device)
+        restore_random_state(checkpoint, self.rng, self.device)
         self.episodes.load_state_dict(checkpoint["episodes"])
         self.wall_before = checkpoint["wall_seconds"]
         replay = checkpoint["replay"] and self.run_dir / checkpoint["replay"]

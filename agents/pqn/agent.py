@@ -10,10 +10,9 @@ from typing import Any
 import torch
 
 from agents.common.checkpoints import load_checkpoint
-from agents.common.cli import UsageError, run_main
-from agents.common.command import Agent, PolicyFactory, Trained, run
-from agents.common.environments import make_train_envs
-from agents.common.policy import epsilon_greedy
+from agents.common.cli import run_main
+from agents.common.command import Agent, PolicyFactory, Trained, load_weights, q_policy, run
+from agents.common.environments import train_spaces
 from agents.common.runs import announce_resume, trim_progress
 from agents.pqn.config import PRESETS, Args, validate
 from agents.pqn.learner import Learner
@@ -35,32 +34,14 @@ class PQNAgent(Agent):
         print(trainer.describe(), file=sys.stderr)
         summary = trainer.train()
         summary["updates"] = trainer.updates
-        return Trained(summary, self._policy(trainer.learner))
+        return Trained(summary, q_policy(trainer.learner.greedy, trainer.learner.num_actions))
 
     def load_policy(self, checkpoint: Path, args: Args, device: torch.device) -> PolicyFactory:
-        envs = make_train_envs(args.env, 1)
-        space, actions = envs.single_observation_space, int(envs.single_action_space.n)
-        envs.close()
-        learner = Learner(args, space, actions, device)
+        learner = Learner(args, *train_spaces(args.env), device)
         weights = load_checkpoint(checkpoint, AGENT)["learner"]["q_network"]
-        try:
-            learner.q_network.load_state_dict(weights)
-        except RuntimeError:
-            raise UsageError(
-                f"the checkpoint's network (trained on {args.env}) does not fit the env and "
-                "network asked for; leave out --env and the network flags (--mlp-hidden, "
-                "--layer-norm)"
-            ) from None
+        load_weights(learner.q_network, weights, args.env, "--mlp-hidden, --layer-norm")
         learner.weights_loaded()
-        learner.q_network.eval()
-        return self._policy(learner)
-
-    @staticmethod
-    def _policy(learner: Learner) -> PolicyFactory:
-        def factory(epsilon, rng):
-            return epsilon_greedy(learner.greedy, learner.num_actions, epsilon, rng)
-
-        return factory
+        return q_policy(learner.greedy, learner.num_actions)
 
 
 AGENT_COMMAND = PQNAgent(

@@ -17,7 +17,7 @@ from gymnasium import spaces
 from torch import nn
 
 from agents.common.checkpoints import load_optimizer_state
-from agents.common.networks import QNetwork, uses_cnn
+from agents.common.networks import QNetwork
 from agents.common.precision import Bf16Compute, pick_precision
 from agents.pqn.config import Args
 from agents.pqn.rollout import Rollout
@@ -33,14 +33,8 @@ class Learner:
         self.device = device
         self.num_actions = num_actions
         self.q_network = QNetwork(
-            observation_space,
-            num_actions,
-            mlp_hidden=args.mlp_hidden,
-            layer_norm=args.layer_norm,
-        ).to(device)
-        if device.type == "cpu" and uses_cnn(observation_space):
-            # The CNN takes channels-last images on the CPU (NatureCNN.forward): its weights too.
-            self.q_network.to(memory_format=torch.channels_last)
+            observation_space, num_actions, mlp_hidden=args.mlp_hidden, layer_norm=args.layer_norm
+        ).to_device(device)
         self.optimizer = torch.optim.RAdam(self.q_network.parameters(), lr=args.learning_rate)
         # With bf16, a copy of the network computes; the fp32 one is the master that the
         # optimizer steps and checkpoints keep (agents.common.precision).

@@ -27,6 +27,8 @@ from agents.common.checkpoints import (
     Stop,
     TrainingStopped,
     check_finite,
+    random_state,
+    restore_random_state,
     save_checkpoint,
     signals_deferred,
 )
@@ -231,11 +233,7 @@ class Trainer:
             "learner": self.learner.state_dict(),
             "global_step": self.global_step,
             "updates": self.updates,
-            "rng": self.rng.bit_generator.state,
-            "torch_rng": torch.get_rng_state(),
-            "cuda_rng": torch.cuda.get_rng_state(self.device)
-            if self.device.type == "cuda"
-            else None,
+            **random_state(self.rng, self.device),
             "episodes": self.episodes.state_dict(under_way=self.saves_envs),
             "progress": progress.window_state(),
             "wall_seconds": progress.wall_seconds(),
@@ -262,10 +260,7 @@ class Trainer:
             raise UsageError(f"cannot resume from this checkpoint: {error}") from None
         self.global_step = self.saved_step = checkpoint["global_step"]
         self.updates = checkpoint["updates"]
-        self.rng.bit_generator.state = checkpoint["rng"]
-        torch.set_rng_state(checkpoint["torch_rng"])
-        if checkpoint["cuda_rng"] is not None and self.device.type == "cuda":
-            torch.cuda.set_rng_state(checkpoint["cuda_rng"], self.device)
+        restore_random_state(checkpoint, self.rng, self.device)
         self.episodes.load_state_dict(checkpoint["episodes"])
         self.wall_before = checkpoint["wall_seconds"]
         self.resumed = checkpoint

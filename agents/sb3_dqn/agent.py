@@ -33,7 +33,7 @@ from agents.common.checkpoints import (
     signals_deferred,
 )
 from agents.common.cli import UsageError
-from agents.common.command import Agent, PolicyFactory, Trained, run
+from agents.common.command import Agent, PolicyFactory, Trained, q_policy, run
 from agents.common.device import set_cpu_threads, setup_backends
 from agents.common.environments import (
     checked_discrete,
@@ -45,7 +45,6 @@ from agents.common.environments import (
 )
 from agents.common.files import atomic_write
 from agents.common.networks import uses_cnn
-from agents.common.policy import epsilon_greedy
 from agents.common.runs import (
     EpisodeTracker,
     Progress,
@@ -318,10 +317,7 @@ def _policy(model: DQN) -> PolicyFactory:
     def greedy(obs):
         return model.predict(obs, deterministic=True)[0]
 
-    def factory(epsilon, rng):
-        return epsilon_greedy(greedy, int(model.action_space.n), epsilon, rng)
-
-    return factory
+    return q_policy(greedy, int(model.action_space.n))
 
 
 AGENT_COMMAND = SB3Agent(

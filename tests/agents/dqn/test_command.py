@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import json
 import os
 import signal
@@ -12,7 +11,7 @@ from pathlib import Path
 
 import pytest
 import torch
-from helpers import REPO_ROOT, run_python
+from helpers import REPO_ROOT, progress_rows, run_python, summary_of
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
 from agents.common.runs import SUMMARY_KEYS, TIMING_KEYS
@@ -26,15 +25,6 @@ def _dqn(*args: str, timeout: float = 180) -> subprocess.CompletedProcess:
     return result
 
 
-def _summary(run_dir: Path) -> dict:
-    return json.loads((run_dir / "summary.json").read_text())
-
-
-def _progress(run_dir: Path) -> list[dict]:
-    with open(run_dir / "progress.csv", newline="") as file:
-        return list(csv.DictReader(file))
-
-
 def test_the_default_command_solves_catch_and_writes_every_output(tmp_path):
     run_dir = tmp_path / "run"
     result = _dqn("--run-dir", str(run_dir))  # the README's main command, with a known run dir
@@ -42,7 +32,7 @@ def test_the_default_command_solves_catch_and_writes_every_output(tmp_path):
     first = result.stderr.splitlines()[0]  # where it runs, and why
     assert first.startswith("device cpu (") and first.endswith("); cudnn.benchmark"), first
     assert "; precision fp32 (auto: this CPU has" in first or "precision bf16" in first, first
-    summary = _summary(run_dir)
+    summary = summary_of(run_dir)
     assert set(SUMMARY_KEYS) <= set(summary)
     assert summary["env_id"] == "Catch-v0" and summary["agent"] == "dqn"
     assert summary["eval_mean_return"] >= 0.9  # a 95% catch rate
@@ -50,7 +40,7 @@ def test_the_default_command_solves_catch_and_writes_every_output(tmp_path):
     assert 30_000 <= summary["total_steps"] < 30_016
     config = json.loads((run_dir / "config.json").read_text())
     assert config["learning_rate"] == 1e-3  # the catch preset
-    assert float(_progress(run_dir)[-1]["mean_return_last_100"]) > 0.5
+    assert float(progress_rows(run_dir)[-1]["mean_return_last_100"]) > 0.5
     assert (run_dir / "learning_curve.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     events = EventAccumulator(str(run_dir)).Reload()
     tags = set(events.Tags()["scalars"])
@@ -73,12 +63,12 @@ def test_pong_trains_a_few_thousand_steps(tmp_path):
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
     assert "frames stored once, stacks of 4" in result.stderr
-    summary = _summary(run_dir)
+    summary = summary_of(run_dir)
     assert 1500 <= summary["total_steps"] <= 1501
     score = summary["eval_mean_return"]  # one whole game: someone reached 21 points
     assert score == int(score) and 1 <= abs(score) <= 21
     assert summary["replay_bytes_per_transition"] < 84 * 84 + 16
-    rows = _progress(run_dir)
+    rows = progress_rows(run_dir)
     assert rows[-1]["td_loss"] not in ("", "nan")  # it learned after step 300
 
 
@@ -87,9 +77,9 @@ def test_same_seed_same_summary_and_another_seed_differs(tmp_path):
     for name, seed in (("a", "3"), ("b", "3"), ("c", "4")):
         result = _dqn(*SHORT_CATCH, "--seed", seed, "--run-dir", str(tmp_path / name))
         assert result.returncode == 0, result.stderr
-        summary = _summary(tmp_path / name)
+        summary = summary_of(tmp_path / name)
         summaries.append({k: v for k, v in summary.items() if k not in TIMING_KEYS})
-        losses.append([row["td_loss"] for row in _progress(tmp_path / name)])
+        losses.append([row["td_loss"] for row in progress_rows(tmp_path / name)])
     assert summaries[0] == summaries[1]
     assert losses[0] == losses[1]
     assert losses[0] != losses[2]
@@ -119,11 +109,11 @@ def test_an_interrupted_run_resumes_where_it_stopped(tmp_path):
                   str(stopped_at + 2000), "--learning-rate", "5e-4", "--episodes", "2")  # fmt: skip
     assert result.returncode == 0, result.stderr
     assert f"resuming {run_dir} at step {stopped_at:,}" in result.stderr
-    summary = _summary(run_dir)
+    summary = summary_of(run_dir)
     assert stopped_at + 2000 <= summary["total_steps"] < stopped_at + 2016
-    steps = [int(row["step"]) for row in _progress(run_dir)]
+    steps = [int(row["step"]) for row in progress_rows(run_dir)]
     assert steps == sorted(steps) and steps[-1] == summary["total_steps"]  # no restart from 0
-    resumed = [row for row in _progress(run_dir) if int(row["step"]) > stopped_at]
+    resumed = [row for row in progress_rows(run_dir) if int(row["step"]) > stopped_at]
     # Epsilon carries on from the schedule of the new total, below its start.
     assert float(resumed[0]["epsilon"]) < 1.0
     assert summary["train_episodes"] > stopped["episodes"]["episode_count"]
