@@ -3,7 +3,6 @@ its refusals of what cannot work, in-process."""
 
 from __future__ import annotations
 
-import csv
 import json
 import os
 import signal
@@ -13,7 +12,7 @@ from pathlib import Path
 
 import pytest
 import torch
-from helpers import REPO_ROOT, run_python
+from helpers import REPO_ROOT, progress_rows, run_python, summary_of
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
 import agents.pqn as pqn
@@ -30,15 +29,6 @@ def _pqn(*args: str, timeout: float = 180) -> subprocess.CompletedProcess:
     return result
 
 
-def _summary(run_dir: Path) -> dict:
-    return json.loads((run_dir / "summary.json").read_text())
-
-
-def _progress(run_dir: Path) -> list[dict]:
-    with open(run_dir / "progress.csv", newline="") as file:
-        return list(csv.DictReader(file))
-
-
 @pytest.fixture(scope="module")
 def catch_run(tmp_path_factory) -> Path:
     """The default command (Catch-v0, the catch preset), in a known run directory."""
@@ -49,7 +39,7 @@ def catch_run(tmp_path_factory) -> Path:
 
 
 def test_the_default_command_solves_catch_and_writes_every_output(catch_run):
-    summary = _summary(catch_run)
+    summary = summary_of(catch_run)
     assert set(SUMMARY_KEYS) <= set(summary)
     assert summary["env_id"] == "Catch-v0" and summary["agent"] == "pqn"
     assert summary["eval_mean_return"] == 1.0  # every fruit of the 10 episodes caught
@@ -58,7 +48,7 @@ def test_the_default_command_solves_catch_and_writes_every_output(catch_run):
     assert summary["updates"] == 42  # 288 steps a rollout: 9 of every 10 rows are transitions
     config = json.loads((catch_run / "config.json").read_text())
     assert config["q_lambda"] == 0.95 and config["num_envs"] == 32  # the catch preset
-    rows = _progress(catch_run)
+    rows = progress_rows(catch_run)
     assert float(rows[-1]["mean_return_last_100"]) > 0.5
     assert rows[-1]["td_loss"] not in ("", "nan") and float(rows[-1]["epsilon"]) == 0.05
     assert (catch_run / "learning_curve.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
@@ -109,9 +99,9 @@ def test_an_interrupted_run_resumes_into_the_uninterrupted_run_exactly(catch_run
     def untimed(rows: list[dict]) -> list[dict]:
         return [{k: v for k, v in row.items() if k not in TIMING_KEYS} for row in rows]
 
-    assert untimed(_progress(run_dir)) == untimed(_progress(catch_run))
-    summary = {k: v for k, v in _summary(run_dir).items() if k not in TIMING_KEYS}
-    assert summary == {k: v for k, v in _summary(catch_run).items() if k not in TIMING_KEYS}
+    assert untimed(progress_rows(run_dir)) == untimed(progress_rows(catch_run))
+    summary = {k: v for k, v in summary_of(run_dir).items() if k not in TIMING_KEYS}
+    assert summary == {k: v for k, v in summary_of(catch_run).items() if k not in TIMING_KEYS}
 
 
 def test_evaluate_and_watch_a_trained_run(catch_run, capsys):
@@ -131,11 +121,11 @@ def test_pong_trains_a_few_hundred_steps(tmp_path):
     assert result.returncode == 0, result.stderr
     assert "4 env(s) x 16 steps a rollout" in result.stderr
     assert "LayerNorm Nature CNN" in result.stderr and "envs restarted on resume" in result.stderr
-    summary = _summary(run_dir)
+    summary = summary_of(run_dir)
     assert summary["total_steps"] == 256 and summary["updates"] == 4
     score = summary["eval_mean_return"]  # one whole game: someone reached 21 points
     assert score == int(score) and 1 <= abs(score) <= 21
-    assert _progress(run_dir)[-1]["td_loss"] not in ("", "nan")
+    assert progress_rows(run_dir)[-1]["td_loss"] not in ("", "nan")
 
 
 def test_a_gymnasium_vector_env_trains_through_make_vec(tmp_path):
@@ -145,7 +135,7 @@ def test_a_gymnasium_vector_env_trains_through_make_vec(tmp_path):
     assert result.returncode == 0, result.stderr
     assert "pqn on CartPole-v1: 4 env(s) x 128 steps" in result.stderr
     assert "LayerNorm MLP (120, 84)" in result.stderr
-    summary = _summary(run_dir)
+    summary = summary_of(run_dir)
     assert summary["total_steps"] >= 2048 and summary["train_episodes"] > 0
 
 
