@@ -4,6 +4,8 @@ A folder is an agent, or what the agents share; a module at the top is a tool:
 
 - `agents/dqn/`: the DQN written out in PyTorch (`python -m agents.dqn`);
 - `agents/sb3_dqn/`: Stable-Baselines3's DQN, the baseline, with the DQN's config;
+- `agents/pqn/`: PQN (`python -m agents.pqn`), Q-learning from many envs at once with a LayerNorm
+  network and Q(lambda) returns, no replay buffer and no target network;
 - `agents/common/`: what every agent uses: the command-line flow, config, envs, networks,
   acting, run directories, logging, checkpoints, evaluation and the game window loop;
 - `compare.py` (`python -m agents.compare`) and `human.py` (`python -m agents.human`): tools
