@@ -27,9 +27,9 @@ from gymnasium import Env, spaces
 
 from envs._checks import (
     checked_action,
+    checked_frameskip,
     checked_obs_type,
     checked_render_mode,
-    is_int,
     over_or_never_began,
 )
 from envs.window import FrameRendering
@@ -138,12 +138,6 @@ def _sprite_on_screen_tables() -> dict[int, bytes]:
     """For each sprite height, a `bytes.translate` table from an OAM y byte to 1 if a sprite there
     shows on screen (-height < y - 16 < 144, as PyBoy's sprites), else 0."""
     return {height: bytes(int(16 - height < y < 160) for y in range(256)) for height in (8, 16)}
-
-
-def _checked_frameskip(frameskip: Any) -> int:
-    if not is_int(frameskip) or frameskip < 1:
-        raise ValueError(f"SuperMarioLand frameskip must be a positive int, got {frameskip!r}.")
-    return int(frameskip)
 
 
 def _checked_weight(name: str, weight: Any) -> float:
@@ -258,7 +252,7 @@ class SuperMarioLandEnv(FrameRendering, Env[np.ndarray, int]):
     | Parameter                | Type      | Default   | Description                            |
     |--------------------------|-----------|-----------|----------------------------------------|
     | `rom_path`               | **str**   | `None`    | the ROM; `None`: `$DQN_ARCADE_SML_ROM` |
-    | `frameskip`              | **int**   | `4`       | frames a step, buttons held throughout |
+    | `frameskip`              | **int**   | `4`       | frames a step (1-3600), buttons held  |
     | `obs_type`               | **str**   | `"tiles"` | `"tiles"` (game area) or `"pixels"`    |
     | `progress_reward`        | **float** | `0.1`     | reward a pixel of progress right       |
     | `life_loss_penalty`      | **float** | `10.0`    | cost of a lost life (and game over)    |
@@ -268,7 +262,8 @@ class SuperMarioLandEnv(FrameRendering, Env[np.ndarray, int]):
     | `render_mode`            | **str**   | `None`    | `"rgb_array"` (the screen) or `"human"` |
 
     A missing ROM file raises `FileNotFoundError`; a file that is not a Game Boy ROM, or is another
-    game's (the error names its title), raises `ValueError`, both from `gym.make`.
+    game's (the error names its title), raises `ValueError`, both from `gym.make`. `frameskip` is at
+    most 3,600, a minute of play a step.
 
     `render_mode="human"` opens a pygame window (the screen scaled 3 times) at the Game Boy's 60
     frames a second. To play: `python -m agents.human --env SuperMarioLand-v0 --rom
@@ -281,6 +276,7 @@ class SuperMarioLandEnv(FrameRendering, Env[np.ndarray, int]):
       wrapper's; start-up bounds every wait, and the tiles are read from video memory in one go
       (the wrapper's `game_area()` reads them one at a time), using the playfield's scroll on
       its first line for the whole game area.
+    * v0, later, the game unchanged: `frameskip` is at most 3,600.
     """
 
     metadata = {"render_modes": ["human", "rgb_array"], "render_fps": GAME_BOY_FPS // 4}
@@ -298,7 +294,7 @@ class SuperMarioLandEnv(FrameRendering, Env[np.ndarray, int]):
         terminate_on_life_loss: bool = False,
         render_mode: str | None = None,
     ) -> None:
-        self.frameskip = _checked_frameskip(frameskip)
+        self.frameskip = checked_frameskip("SuperMarioLand", frameskip)
         self.obs_type = checked_obs_type("SuperMarioLand", obs_type, OBS_TYPES)
         self.progress_reward = _checked_weight("progress_reward", progress_reward)
         self.life_loss_penalty = _checked_weight("life_loss_penalty", life_loss_penalty)

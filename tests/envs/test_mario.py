@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 from gymnasium.utils.env_checker import check_env
 
+from envs._checks import MAX_FRAMESKIP
 from envs.mario import (
     ACTION_MEANINGS,
     LEFT,
@@ -370,8 +371,10 @@ def test_no_progress_is_earned_while_the_screen_is_off(mario_rom):
 @pytest.mark.parametrize(
     ("kwargs", "match"),
     [
-        ({"frameskip": 0}, "frameskip must be a positive int"),
-        ({"frameskip": 2.0}, "frameskip must be a positive int"),
+        ({"frameskip": 0}, "frameskip must be an int from 1 to 3600 \\(a minute of play"),
+        ({"frameskip": 2.0}, "frameskip must be an int from 1 to 3600"),
+        ({"frameskip": MAX_FRAMESKIP + 1}, "frameskip must be an int from 1 to 3600"),
+        ({"frameskip": 10**12}, "frameskip must be an int from 1 to 3600"),
         ({"obs_type": "rgb"}, "obs_type must be one of"),
         ({"render_mode": "ansi"}, "render_mode must be None or one of"),
         ({"progress_reward": float("nan")}, "progress_reward must be a finite number"),
