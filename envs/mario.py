@@ -75,11 +75,24 @@ _AREA_INDICES = tuple(
 _ROM_MIN_SIZE, _ROM_BANK, _ROM_MAX_SIZE = 0x8000, 0x4000, 0x800000
 
 
-def _header_checksum(rom: bytes) -> int:
+class RomError(ValueError):
+    """A ROM that SuperMarioLand-v0 cannot play: not a Game Boy ROM, a damaged dump (a checksum
+    fails, or start-up never reaches the game), or another game's."""
+
+
+def header_checksum(rom: bytes) -> int:
+    """The Game Boy header checksum of `rom` (over 0x134-0x14C), which byte 0x14D holds in a good
+    dump; the boot ROM refuses a cartridge whose header fails it."""
     checksum = 0
     for byte in rom[0x134:0x14D]:
         checksum = (checksum - byte - 1) & 0xFF
     return checksum
+
+
+def global_checksum(rom: bytes) -> int:
+    """The Game Boy global checksum of `rom`: the sum of all its bytes but 0x14E-0x14F, which hold
+    it (big-endian) in a good dump, modulo 2**16."""
+    return (sum(rom) - rom[0x14E] - rom[0x14F]) & 0xFFFF
 
 
 def cartridge_title(rom: bytes) -> str:
@@ -88,8 +101,9 @@ def cartridge_title(rom: bytes) -> str:
 
 
 def read_rom(path: str | os.PathLike) -> bytes:
-    """The bytes of the Super Mario Land ROM at `path`. Raises FileNotFoundError for a missing
-    file, ValueError for one that is not a Game Boy ROM or is another game's."""
+    """The bytes of the Super Mario Land ROM at `path`, its checksums verified. Raises
+    FileNotFoundError for a missing file, RomError (a ValueError) for one that is not a Game Boy
+    ROM, fails a checksum or is another game's."""
     path = Path(path).expanduser()
     if not path.is_file():
         raise FileNotFoundError(
@@ -98,14 +112,28 @@ def read_rom(path: str | os.PathLike) -> bytes:
         )
     size = path.stat().st_size
     rom = path.read_bytes() if size <= _ROM_MAX_SIZE else b""
-    if len(rom) < _ROM_MIN_SIZE or len(rom) % _ROM_BANK or rom[0x14D] != _header_checksum(rom):
-        raise ValueError(
-            f"{str(path)!r} is not a Game Boy ROM (its size, {size} bytes, or its header checksum "
-            "is wrong): SuperMarioLand-v0 needs a dump of the Super Mario Land cartridge."
+    if len(rom) < _ROM_MIN_SIZE or len(rom) % _ROM_BANK:
+        raise RomError(
+            f"{str(path)!r} is not a Game Boy ROM (its size, {size} bytes, is not a multiple of "
+            "16 KiB from 32 KiB to 8 MiB): SuperMarioLand-v0 needs a dump of the Super Mario Land "
+            "cartridge."
+        )
+    if rom[0x14D] != header_checksum(rom):
+        raise RomError(
+            f"{str(path)!r} fails the Game Boy header checksum (byte 0x14D is "
+            f"0x{rom[0x14D]:02X}, its header sums to 0x{header_checksum(rom):02X}): it is likely a "
+            "damaged dump, or no Game Boy ROM at all; dump the cartridge again."
+        )
+    stored = int.from_bytes(rom[0x14E:0x150], "big")
+    if stored != global_checksum(rom):
+        raise RomError(
+            f"{str(path)!r} fails the Game Boy global checksum (bytes 0x14E-0x14F hold "
+            f"0x{stored:04X}, its bytes sum to 0x{global_checksum(rom):04X}): it is likely a "
+            "damaged dump; dump the cartridge again."
         )
     title = cartridge_title(rom)
     if title != CARTRIDGE_TITLE:
-        raise ValueError(
+        raise RomError(
             f"{str(path)!r} is a ROM of {title!r}, not Super Mario Land (title "
             f"{CARTRIDGE_TITLE!r}): SuperMarioLand-v0 plays only that game."
         )
@@ -226,7 +254,7 @@ class SuperMarioLandEnv(FrameRendering, Env[np.ndarray, int]):
 
     World 1-1, 400 on the clock, 2 lives to spare, on the first frame the game can be played:
     start-up goes through the title screen once (each wait bounded at 3,600 frames, else a
-    `RuntimeError`), saves the emulator's state in memory, and every `reset()` loads it again
+    `RomError`), saves the emulator's state in memory, and every `reset()` loads it again
     (no reboot). The game's randomness comes from the timer's DIV register, which
     each reset sets to a value drawn from `self.np_random`: the same seed, the same game.
 
@@ -261,9 +289,13 @@ class SuperMarioLandEnv(FrameRendering, Env[np.ndarray, int]):
     | `terminate_on_life_loss` | **bool**  | `False`   | end the episode at the first life lost |
     | `render_mode`            | **str**   | `None`    | `"rgb_array"` (the screen) or `"human"` |
 
-    A missing ROM file raises `FileNotFoundError`; a file that is not a Game Boy ROM, or is another
-    game's (the error names its title), raises `ValueError`, both from `gym.make`. `frameskip` is at
-    most 3,600, a minute of play a step.
+    A missing ROM file raises `FileNotFoundError` from `gym.make`. A ROM the env cannot play
+    raises `RomError`, a `ValueError` (so the agents' commands report it in one line): from
+    `gym.make`, a file that is not a Game Boy ROM, one that fails the header checksum (0x14D) or
+    the global checksum (0x14E-0x14F), as a damaged dump does (the error says which), or another
+    game's (the error names its title); from the first `reset()`, one PyBoy cannot run, one whose
+    start-up does not reach its title screen or world 1-1 within 3,600 frames. `frameskip` is
+    at most 3,600, a minute of play a step.
 
     `render_mode="human"` opens a pygame window (the screen scaled 3 times) at the Game Boy's 60
     frames a second. To play: `python -m agents.human --env SuperMarioLand-v0 --rom
@@ -276,7 +308,9 @@ class SuperMarioLandEnv(FrameRendering, Env[np.ndarray, int]):
       wrapper's; start-up bounds every wait, and the tiles are read from video memory in one go
       (the wrapper's `game_area()` reads them one at a time), using the playfield's scroll on
       its first line for the whole game area.
-    * v0, later, the game unchanged: `frameskip` is at most 3,600.
+    * v0, later, the game unchanged: both checksums of the ROM are verified; ROMs the env cannot
+      play are `RomError` (a `ValueError`; a ROM that never reached its title screen was a
+      `RuntimeError`); `frameskip` is at most 3,600.
     """
 
     metadata = {"render_modes": ["human", "rgb_array"], "render_fps": GAME_BOY_FPS // 4}
@@ -369,7 +403,7 @@ class SuperMarioLandEnv(FrameRendering, Env[np.ndarray, int]):
             )
         except (pyboy_package.utils.PyBoyException, KeyError, IndexError, ValueError) as error:
             # PyBoy raises KeyError and friends for header bytes it does not know.
-            raise ValueError(
+            raise RomError(
                 f"PyBoy cannot run {str(self.rom_path)!r} ({error}): SuperMarioLand-v0 needs a "
                 "dump of the Super Mario Land cartridge."
             ) from error
@@ -399,7 +433,7 @@ class SuperMarioLandEnv(FrameRendering, Env[np.ndarray, int]):
             pyboy.tick(1, True)  # rendered: the saved state's screen is what reset shows
             if condition():
                 return
-        raise RuntimeError(
+        raise RomError(
             f"Super Mario Land did not reach {what} within {STARTUP_FRAMES} frames: is "
             f"{str(self.rom_path)!r} a good dump of the cartridge?"
         )
