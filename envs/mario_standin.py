@@ -290,13 +290,23 @@ def _program(shows_title_screen: bool, starts: bool) -> bytes:
     return asm.assemble()
 
 
-def stand_in_rom(title: str = TITLE, shows_title_screen: bool = True, starts: bool = True) -> bytes:
+# An opcode the Sharp LR35902 does not have: on it one PyBoy tick never returns.
+ILLEGAL_OPCODE = 0xD3
+
+
+def stand_in_rom(
+    title: str = TITLE, shows_title_screen: bool = True, starts: bool = True, hangs: bool = False
+) -> bytes:
     """The stand-in ROM. `title` makes another game's cartridge; `shows_title_screen=False` one
-    that never shows "START", `starts=False` one whose title screen ignores START."""
+    that never shows "START", `starts=False` one whose title screen ignores START, `hangs=True`
+    one with an illegal opcode at its entry point, which hangs the emulator when the boot ROM
+    hands over, as a damaged dump can."""
     rom = bytearray(ROM_SIZE)
     program = _program(shows_title_screen, starts)
     rom[0x150 : 0x150 + len(program)] = program
     _header(rom, title)
+    if hangs:
+        rom[0x100] = ILLEGAL_OPCODE
     return with_checksums(rom)
 
 

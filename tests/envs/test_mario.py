@@ -1,19 +1,23 @@
-"""SuperMarioLand-v0 against the stand-in ROM (`envs/mario_standin.py`): start-up and its errors
-(down to the agents' commands), the buttons, reward and episode end, both observations
+"""SuperMarioLand-v0 against the stand-in ROM (`envs/mario_standin.py`): start-up, its worker and
+its errors (down to the agents' commands), the buttons, reward and episode end, both observations
 against PyBoy's own, seeded resets, the DQN pipeline; and, for those who have the game, one run on
 the real ROM."""
 
 from __future__ import annotations
 
+import io
 import os
+import subprocess
+import sys
 import time
 
 import gymnasium as gym
 import numpy as np
 import pytest
 from gymnasium.utils.env_checker import check_env
-from helpers import run_python
+from helpers import REPO_ROOT, run_python
 
+import envs.mario
 from envs._checks import MAX_FRAMESKIP
 from envs.mario import (
     ACTION_MEANINGS,
@@ -28,6 +32,7 @@ from envs.mario import (
     SuperMarioLandEnv,
     global_checksum,
     header_checksum,
+    start_up,
 )
 from envs.mario_standin import (
     GOAL_BLOCK,
@@ -396,6 +401,102 @@ def test_a_rom_with_a_ram_size_pyboy_does_not_know_is_a_rom_error(tmp_path):
     with pytest.raises(RomError, match="PyBoy cannot run"):
         env.reset(seed=0)
     env.close()
+
+
+def test_a_rom_that_hangs_the_emulator_is_stopped_and_is_a_rom_error(tmp_path, monkeypatch):
+    """The stand-in's entry point is an illegal opcode, on which one PyBoy tick never returns:
+    start-up's worker is stopped at its bound (lowered here) and killed."""
+    monkeypatch.setattr(envs.mario, "STARTUP_TIMEOUT_S", 3.0)
+    monkeypatch.setattr(envs.mario, "_START_UPS", {})  # start-ups run in this process so far
+    workers = []
+
+    class RecordedPopen(subprocess.Popen):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            workers.append(self)
+
+    monkeypatch.setattr(subprocess, "Popen", RecordedPopen)
+    env = SuperMarioLandEnv(rom_path=write_stand_in_rom(tmp_path / "hangs.gb", hangs=True))
+    with pytest.raises(RomError, match=r"'.*hangs\.gb' hung the emulator during start-up"):
+        env.reset(seed=0)
+    assert len(workers) == 1 and workers[0].returncode is not None  # stopped, and reaped
+    with pytest.raises(RomError, match="hung the emulator"):  # known now: no second wait
+        SuperMarioLandEnv(rom_path=tmp_path / "hangs.gb").reset(seed=0)
+    assert len(workers) == 1
+    env.close()
+
+
+def test_an_interrupted_start_up_leaves_no_worker_behind(tmp_path, monkeypatch):
+    monkeypatch.setattr(envs.mario, "_START_UPS", {})
+    workers = []
+
+    class InterruptedPopen(subprocess.Popen):
+        def communicate(self, input=None, timeout=None):
+            if timeout is not None:  # the wait for the worker's outcome: Ctrl-C in it
+                workers.append(self)
+                raise KeyboardInterrupt
+            return super().communicate(input, timeout)
+
+    monkeypatch.setattr(subprocess, "Popen", InterruptedPopen)
+    env = SuperMarioLandEnv(rom_path=write_stand_in_rom(tmp_path / "hangs.gb", hangs=True))
+    with pytest.raises(KeyboardInterrupt):
+        env.reset(seed=0)
+    assert len(workers) == 1 and workers[0].returncode is not None  # killed, and reaped
+    env.close()
+
+
+def test_a_worker_whose_parent_is_gone_ends_itself_on_a_hung_emulator():
+    """Run alone, as if its parent had been killed: bound 1 s, it ends itself at 2 s."""
+    worker = subprocess.run(
+        [sys.executable, "-c", envs.mario._WORKER, "1"],
+        input=stand_in_rom(hangs=True),
+        capture_output=True,
+        env={**os.environ, "PYTHONPATH": str(REPO_ROOT)},
+        timeout=120,  # a safety net for this test only, far over the 2 s
+    )
+    assert worker.returncode != 0 and worker.stdout == b""
+    assert b"Timeout" in worker.stderr  # faulthandler's watchdog ended it
+
+
+def test_the_worker_imports_this_envs_package_wherever_the_user_is(tmp_path, monkeypatch):
+    (tmp_path / "envs").mkdir()
+    (tmp_path / "envs" / "__init__.py").write_text("raise ImportError('another envs package')")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(envs.mario, "_START_UPS", {})
+    rom = write_stand_in_rom(tmp_path / "game.gb")
+    assert SuperMarioLandEnv(rom_path=rom).reset(seed=0)[1]["lives"] == 2
+
+
+def test_the_workers_start_up_is_the_same_as_one_run_here(mario_rom):
+    rom = mario_rom.read_bytes()
+    pyboy = envs.mario._emulator(rom)
+    assert start_up(pyboy) is None
+    here = io.BytesIO()
+    pyboy.save_state(here)
+    pyboy.stop(save=False)
+    assert envs.mario._start_up_in_worker(rom) == ("started", here.getvalue())
+
+
+def test_envs_of_one_rom_share_one_start_up(tmp_path, monkeypatch, mario_rom):
+    """A vector env's copies of a ROM (the same bytes, from any path) pay for the worker once."""
+    monkeypatch.setattr(envs.mario, "_START_UPS", {})
+    started = []
+    worker = envs.mario._start_up_in_worker
+    monkeypatch.setattr(
+        envs.mario, "_start_up_in_worker", lambda rom: started.append(rom) or worker(rom)
+    )
+    vector = gym.make_vec("SuperMarioLand-v0", 3, vectorization_mode="sync", rom_path=mario_rom)
+    vector.reset(seed=0)
+    copy = tmp_path / "copy.gb"
+    copy.write_bytes(mario_rom.read_bytes())
+    assert SuperMarioLandEnv(rom_path=copy).reset(seed=0)[1]["lives"] == 2
+    assert len(started) == 1
+    other = bytearray(mario_rom.read_bytes())
+    other[0x7000] = 0xFF  # a byte the program never reads: another ROM, as good
+    (tmp_path / "other.gb").write_bytes(with_checksums(other))
+    assert SuperMarioLandEnv(rom_path=tmp_path / "other.gb").reset(seed=0)[1]["lives"] == 2
+    assert len(started) == 2
+    vector.close()
 
 
 @pytest.mark.parametrize(
