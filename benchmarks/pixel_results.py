@@ -103,10 +103,10 @@ def _commit() -> str:
 
 
 def _machine() -> str:
-    flags = Path("/proc/cpuinfo").read_text().split() if Path("/proc/cpuinfo").exists() else []
-    bf16 = [flag for flag in ("avx512_bf16", "amx_bf16") if flag in flags]
-    return (f"{os.cpu_count()} cores, {platform.processor() or platform.machine()}, "
-            f"bf16 hardware: {', '.join(bf16) or 'none'}")  # fmt: skip
+    from agents.common.precision import cpu_has_fast_bf16
+
+    name = platform.processor() or platform.machine()
+    return f"{os.cpu_count()} cores, {name}, bf16 hardware: {cpu_has_fast_bf16()}"
 
 
 def _player_scores(env_ids: tuple[str, ...]) -> dict[str, float]:
