@@ -1,0 +1,96 @@
+"""One run of a grid, as a process: `python -m agents NAME --env ... --seed ... --run-dir DIR`.
+
+The runners go through `run_agent`: the local one in a thread per run. It imports the standard
+library only, and dqn-arcade only when it runs, so that it can run where dqn-arcade may be
+missing, and say so.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import signal
+import subprocess
+import sys
+import sysconfig
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+
+def is_checkpoint(name: str) -> bool:
+    """Whether a run's file `name` is its checkpoint or a saved replay buffer (what
+    `--no-checkpoints` leaves out)."""
+    return name.startswith(("checkpoint.", "replay-"))
+
+
+def package_root() -> Path:
+    """The directory dqn-arcade is imported from here (ImportError if it cannot be)."""
+    import registry
+
+    return Path(registry.__file__).resolve().parent
+
+
+def _child_environment(threads: int) -> dict[str, str]:
+    """This process's environment, with `threads` OpenMP threads, and dqn-arcade's directory
+    first on PYTHONPATH when it is not an installed copy (a checkout, a Ray working_dir), so the
+    run imports the code this process did."""
+    environment = {**os.environ, "OMP_NUM_THREADS": str(threads)}
+    root = str(package_root())
+    installed = {sysconfig.get_paths()[key] for key in ("purelib", "platlib")}
+    if root not in installed:
+        environment["PYTHONPATH"] = os.pathsep.join(
+            [root, *filter(None, [environment.get("PYTHONPATH")])]
+        )
+    return environment
+
+
+def _peak_kib(pid: int) -> float:
+    """The process's resident-set high-water mark (VmHWM, Linux), or NaN where there is none.
+    (A child's ru_maxrss is no use: it starts from the parent's size at the fork.)"""
+    try:
+        with open(f"/proc/{pid}/status") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return float(line.split()[1])
+    except OSError:
+        pass
+    return float("nan")
+
+
+def run_agent(
+    agent: str,
+    flags: list[str],
+    run_dir: Path,
+    threads: int,
+    *,
+    stop: Callable[[], bool] = lambda: False,
+    new_session: bool = False,
+) -> tuple[int, float]:
+    """Runs `python -m agents AGENT *flags --run-dir RUN_DIR`, its output in RUN_DIR/log.txt, and
+    returns (its exit status, its peak resident set in MiB, sampled every 0.1 s).
+
+    Once `stop()` is true the run gets one SIGINT (it checkpoints and exits). `new_session` puts
+    it in its own session, out of reach of the terminal's Ctrl-C, so that SIGINT is the only one
+    it gets; on a Ray worker it stays in the worker's process group, which Ray ends with the
+    worker (a cancelled task, a worker that dies)."""
+    run_dir.mkdir(parents=True, exist_ok=True)
+    command = [sys.executable, "-m", "agents", agent, *flags, "--run-dir", str(run_dir)]
+    peak, stopping = float("nan"), False
+    with open(run_dir / "log.txt", "w") as log:
+        process = subprocess.Popen(
+            command,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env=_child_environment(threads),
+            start_new_session=new_session,
+        )
+        while process.poll() is None:
+            sample = _peak_kib(process.pid)  # a high-water mark: the last reading is the peak
+            if not math.isnan(sample):  # NaN once the process has exited
+                peak = sample
+            if not stopping and stop():
+                stopping = True
+                process.send_signal(signal.SIGINT)
+            time.sleep(0.1)
+    return process.returncode, peak / 1024
