@@ -1,21 +1,31 @@
 """One run of a grid, as a process: `python -m agents NAME --env ... --seed ... --run-dir DIR`.
 
-The runners go through `run_agent`: the local one in a thread per run. It imports the standard
-library only, and dqn-arcade only when it runs, so that it can run where dqn-arcade may be
-missing, and say so.
+Both runners go through `run_agent`: the local one in a thread per run, the Ray one inside the
+task (`run_on_worker`), which runs the same process in a temporary directory on the worker and
+hands back its files as bytes, so no file system is shared with the driver.
+
+This module imports the standard library only (dqn-arcade in `package_root`, when it runs): Ray
+ships `run_on_worker` to the workers by value, so a worker that lacks dqn-arcade still runs it,
+and says so (`WORKER_IMPORT_ERROR`) rather than fail to unpickle the task.
 """
 
 from __future__ import annotations
 
 import math
 import os
+import shutil
 import signal
+import socket
 import subprocess
 import sys
 import sysconfig
+import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
+
+WORKER_IMPORT_ERROR = "import_error"
+"""The key of `run_on_worker`'s result when the worker cannot import dqn-arcade."""
 
 
 def is_checkpoint(name: str) -> bool:
@@ -94,3 +104,36 @@ def run_agent(
                 process.send_signal(signal.SIGINT)
             time.sleep(0.1)
     return process.returncode, peak / 1024
+
+
+def run_on_worker(
+    agent: str, flags: list[str], threads: int, keep_checkpoints: bool
+) -> dict[str, object]:
+    """The Ray task: `run_agent` in a temporary directory of the worker, and what it left there.
+
+    Returns {"exit_code", "peak_mib", "node", "worker_run_dir", "files": {relative path: bytes}}
+    (without the checkpoint and replay buffers unless `keep_checkpoints`), or
+    {WORKER_IMPORT_ERROR: why, "node"} if this worker cannot import dqn-arcade."""
+    node = socket.gethostname()
+    try:
+        package_root()
+    except ImportError as error:
+        return {WORKER_IMPORT_ERROR: f"{type(error).__name__}: {error}", "node": node}
+    temp = Path(tempfile.mkdtemp(prefix="dqn-arcade-run-"))
+    try:
+        run_dir = temp / "run"
+        exit_code, peak_mib = run_agent(agent, flags, run_dir, threads)
+        files = {
+            path.relative_to(run_dir).as_posix(): path.read_bytes()
+            for path in sorted(run_dir.rglob("*"))
+            if path.is_file() and (keep_checkpoints or not is_checkpoint(path.name))
+        }
+    finally:
+        shutil.rmtree(temp, ignore_errors=True)
+    return {
+        "exit_code": exit_code,
+        "peak_mib": peak_mib,
+        "node": node,
+        "worker_run_dir": str(run_dir),
+        "files": files,
+    }

@@ -15,7 +15,8 @@ half-done (interrupted, failed, its worker lost) is deleted and run afresh, not 
 checkpoint: a resumed run's steps/s, peak memory and, without its saved replay buffer, its
 learning differ from one run straight through, and the table compares runs like for like.
 
-A `Runner` runs the runs that are left: `local.LocalRunner` (processes here).
+A `Runner` runs the runs that are left: `local.LocalRunner` (processes here) or
+`ray_runner.RayRunner` (Ray tasks). Both leave the same files in the same place.
 """
 
 from __future__ import annotations
@@ -53,6 +54,7 @@ RESULT_COLUMNS = (
 STATUSES = {
     "done": "finished, with its summary.json",
     "failed": "its process exited with an error, or without a summary.json (see its log.txt)",
+    "crashed": "its Ray worker died on every attempt",
     "cancelled": "stopped by Ctrl-C",
     "not run": "not started before Ctrl-C",
 }
@@ -82,7 +84,7 @@ class Run:
     attempts: int = 0
     node: str = ""
     reasons: list[str] = field(default_factory=list)
-    """why the run failed"""
+    """why an attempt ended without a result (a worker that died), and why the run failed"""
 
     @property
     def ok(self) -> bool:
@@ -150,7 +152,7 @@ class Run:
 
 
 class Runner(Protocol):
-    """What runs the runs of a grid that are left: `local.LocalRunner`."""
+    """What runs the runs of a grid that are left: `local.LocalRunner`, `ray_runner.RayRunner`."""
 
     def describe(self) -> str:
         """Where and how many at once, for the tables' header ("2 at a time on 2 cores")."""

@@ -1,6 +1,6 @@
 """Plugin agents the compare tests install through the `dqn_arcade.agents` entry-point group:
-`tiny` plays at random and writes what the agent interface asks for; `sleepy` waits to be
-interrupted."""
+`tiny` plays at random and writes what the agent interface asks for; `crashy` (Ray tests) kills
+the Ray worker running it on its first attempt; `sleepy` waits to be interrupted."""
 
 from __future__ import annotations
 
@@ -60,6 +60,36 @@ def main(argv=None, name="tiny"):
     return 0
 '''
 
+CRASHY_AGENT = '''
+"""On its first attempt at a seed it kills its parent, the Ray worker running the task, and
+waits: Ray must end it with its worker. On the next it is `tiny`, with a checkpoint and a replay
+buffer beside its files."""
+
+import os
+import signal
+import sys
+import time
+from pathlib import Path
+
+from tiny_agent import main as tiny
+
+
+def main(argv=None):
+    argv = sys.argv[1:] if argv is None else argv
+    seed = argv[argv.index("--seed") + 1]
+    marker = Path(os.environ["CRASHY_MARKER_DIR"]) / f"crashy-seed{seed}.pid"
+    if not marker.exists():
+        marker.write_text(str(os.getpid()))
+        os.kill(os.getppid(), signal.SIGKILL)
+        time.sleep(120)
+        return 1
+    status = tiny(argv, name="crashy")
+    run_dir = Path(argv[argv.index("--run-dir") + 1])
+    (run_dir / "checkpoint.pt").write_bytes(b"weights")
+    (run_dir / "replay-000000000500.npz").write_bytes(b"transitions")
+    return status
+'''
+
 SLEEPY_AGENT = '''
 """Says it has started (its pid in $SLEEPY_MARKER_DIR), then waits to be interrupted."""
 
@@ -78,7 +108,7 @@ def main(argv=None):
     return 1
 '''
 
-AGENTS = {"tiny": TINY_AGENT, "sleepy": SLEEPY_AGENT}
+AGENTS = {"tiny": TINY_AGENT, "crashy": CRASHY_AGENT, "sleepy": SLEEPY_AGENT}
 
 
 def install_plugins(site: Path) -> str:

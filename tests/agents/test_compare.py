@@ -1,6 +1,7 @@
 """`python -m agents.compare` run here, and plugin agents: a third-party agent declared through
 the `dqn_arcade.agents` entry-point group is listed, run by name and compared; a grid refuses
-what cannot run before it starts, resumes, and writes what finished when interrupted."""
+what cannot run before it starts, resumes, and writes what finished when interrupted. (On Ray:
+test_compare_ray.py.)"""
 
 from __future__ import annotations
 
@@ -95,6 +96,16 @@ def test_an_env_an_agent_cannot_take_is_refused_before_any_run(tmp_path):
     assert not out_dir.exists()
     why = _refusal(["--env", "Catch-v0", "registry:Catch-v0", "--out-dir", str(out_dir)])
     assert why == "--env names Catch-v0 more than once; name each once"
+
+
+def test_the_ray_flags_need_ray_and_a_missing_ray_is_one_line(tmp_path, monkeypatch):
+    out_dir = tmp_path / "compare"
+    why = _refusal(["--gpus-per-run", "1", "--max-retries", "1", "--out-dir", str(out_dir)])
+    assert why == "--gpus-per-run, --max-retries go with --ray; runs here take --jobs"
+    monkeypatch.setitem(sys.modules, "ray", None)  # as if Ray were not installed
+    why = _refusal(["--ray", "--out-dir", str(out_dir)])
+    assert why == '--ray needs Ray, which is not installed here: pip install "dqn-arcade[ray]"'
+    assert not out_dir.exists()
 
 
 def test_a_grid_resumes_runs_only_what_did_not_finish(tmp_path):
