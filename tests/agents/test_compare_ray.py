@@ -1,13 +1,9 @@
 """`python -m agents.compare --ray ADDRESS` against a real Ray head on this machine.
 
-The head is bound to the loopback interface only: `--node-ip-address 127.0.0.1`, and
-RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER=0, Ray's single-machine mode, without which Ray replaces a
-loopback --node-ip-address by the machine's routable address
-(`ray._private.services.resolve_ip_for_localhost`) and its servers listen on every interface.
+The head is bound to the loopback interface only (`agents.compare.ray_head`, which says how, and
+how it is stopped without `ray stop`, which would stop every Ray instance on the machine);
 `test_the_grid_comes_back_from_ray_as_it_runs_here` checks that every socket the head's processes
-listen on is a loopback one. Its session files live in a temporary --temp-dir, and it is stopped
-by ending the `ray start --block` that started it: `ray stop` would stop every Ray instance on
-the machine.
+listen on is a loopback one.
 """
 
 from __future__ import annotations
@@ -15,12 +11,10 @@ from __future__ import annotations
 import csv
 import json
 import os
-import shutil
 import signal
 import socket
 import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -31,48 +25,12 @@ from helpers import REPO_ROOT
 from plugin_agents import install_plugins
 
 from agents.common.runs import TIMING_KEYS
+from agents.compare.ray_head import LOOPBACK, LoopbackHead, ended
 
-LOOPBACK = "127.0.0.1"
-# Ray's single-machine mode (its servers on 127.0.0.1), and no usage report.
-RAY_LOCAL = {"RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER": "0", "RAY_USAGE_STATS_ENABLED": "0"}
 GRID = ("--env", "Catch-v0", "CartPole-v1", "--agents", "dqn", "tiny", "--seeds", "1",
         "--total-timesteps", "300")  # fmt: skip
 MEASURED = {*TIMING_KEYS, "peak_mib", "node", "run_dir"}
 """results.csv columns that differ between two runs of the same seed, or between places."""
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind((LOOPBACK, 0))
-        return probe.getsockname()[1]
-
-
-def _process_state(pid: int) -> str | None:
-    """The state letter of process `pid` ("Z": a zombie), None if there is none."""
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[0]
-    except OSError:
-        return None
-
-
-def _ended(pid: int) -> bool:
-    return _process_state(pid) in (None, "Z")
-
-
-def _descendants(pid: int) -> list[int]:
-    """`pid` and every process below it."""
-    children: dict[int, list[int]] = {}
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rpartition(")")[2].split()
-        except OSError:
-            continue
-        children.setdefault(int(fields[1]), []).append(int(stat.parent.name))
-    found, queue = [], [pid]
-    while queue:
-        found.append(queue.pop())
-        queue.extend(children.get(found[-1], []))
-    return found
 
 
 def _listening_addresses(pids: list[int]) -> set[str]:
@@ -103,80 +61,23 @@ def _address(hex_ip: str) -> str:
     return socket.inet_ntop(socket.AF_INET if len(raw) == 4 else socket.AF_INET6, raw)
 
 
-class Head:
-    """A Ray head started with `ray start --head --block` on 127.0.0.1."""
-
-    def __init__(self, environment: dict[str, str]) -> None:
-        # A short path: Ray's Unix sockets live under it, and a socket path has at most 107 bytes.
-        self.temp_dir = Path(tempfile.mkdtemp(prefix="ray-", dir="/tmp"))
-        self.address = f"{LOOPBACK}:{_free_port()}"
-        self.log = self.temp_dir / "head.log"
-        command = ["ray", "start", "--head", "--block", "--node-ip-address", LOOPBACK,
-                   "--port", self.address.rpartition(":")[2], "--num-cpus", "2",
-                   "--include-dashboard=false", "--disable-usage-stats",
-                   "--ray-client-server-port", str(_free_port()),
-                   "--temp-dir", str(self.temp_dir)]  # fmt: skip
-        with open(self.log, "w") as log:
-            self.process = subprocess.Popen(
-                [str(Path(sys.executable).with_name("ray")), *command[1:]],
-                env=environment,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
-
-    def wait_until_up(self, timeout: float = 90) -> None:
-        deadline = time.monotonic() + timeout
-        while "Ray runtime started" not in self.log.read_text():
-            assert self.process.poll() is None, self.log.read_text()
-            assert time.monotonic() < deadline, f"no Ray head in {timeout} s: {self.log}"
-            time.sleep(0.2)
-
-    def processes(self) -> list[int]:
-        """`ray start` and everything it started (Ray's servers, its workers)."""
-        return _descendants(self.process.pid)
-
-    def stop(self) -> None:
-        """SIGTERM to `ray start --block`, which stops what it started; then SIGKILL to what is
-        left of that after a bounded wait."""
-        started = self.processes()
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=40)
-        finally:
-            deadline = time.monotonic() + 10
-            while not all(_ended(pid) for pid in started) and time.monotonic() < deadline:
-                time.sleep(0.2)
-            for pid in started:
-                if not _ended(pid):
-                    os.kill(pid, signal.SIGKILL)
-            shutil.rmtree(self.temp_dir, ignore_errors=True)
+@pytest.fixture(scope="module")
+def markers(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Where `crashy` and `sleepy` leave their pids."""
+    return tmp_path_factory.mktemp("markers")
 
 
 @pytest.fixture(scope="module")
-def site(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, str], Path]:
-    """The environment of the head and of the drivers (the plugin agents installed, Ray on
-    loopback), and the folder where `crashy` and `sleepy` leave their markers."""
-    root = tmp_path_factory.mktemp("ray_site")
-    markers = root / "markers"
-    markers.mkdir()
+def head(tmp_path_factory: pytest.TempPathFactory, markers: Path) -> Iterator[LoopbackHead]:
+    """A head on 127.0.0.1 (started, not waited for) whose workers see the plugin agents."""
     environment = {
-        **{k: v for k, v in os.environ.items() if k != "RAY_ADDRESS"},
-        **RAY_LOCAL,
-        "PYTHONPATH": install_plugins(root / "site"),
+        **os.environ,
+        "PYTHONPATH": install_plugins(tmp_path_factory.mktemp("site")),
         "CRASHY_MARKER_DIR": str(markers),
         "SLEEPY_MARKER_DIR": str(markers),
     }
-    return environment, markers
-
-
-@pytest.fixture(scope="module")
-def head(site: tuple[dict[str, str], Path]) -> Iterator[Head]:
-    started = Head(site[0])
-    try:
+    with LoopbackHead(num_cpus=2, environment=environment) as started:
         yield started
-    finally:
-        started.stop()
 
 
 def _compare(*args: str, environment: dict[str, str]) -> subprocess.CompletedProcess:
@@ -207,15 +108,14 @@ def _files(run_dir: Path) -> set[str]:
     }
 
 
-def test_the_grid_comes_back_from_ray_as_it_runs_here(tmp_path, site, head):
-    environment, _ = site
+def test_the_grid_comes_back_from_ray_as_it_runs_here(tmp_path, head):
     # The grid here first, while the head starts.
-    local = _compare(*GRID, "--out-dir", str(tmp_path / "local"), environment=environment)
+    local = _compare(*GRID, "--out-dir", str(tmp_path / "local"), environment=head.environment)
     assert local.returncode == 0, local.stderr
     head.wait_until_up()
 
     result = _compare(*GRID, "--ray", head.address, "--out-dir", str(tmp_path / "ray"),
-                      environment=environment)  # fmt: skip
+                      environment=head.environment)  # fmt: skip
     assert result.returncode == 0, result.stderr
     assert (
         f"on the Ray cluster at {head.address} (1 node(s), 2 CPUs, 0 GPUs)"
@@ -260,19 +160,19 @@ class Interrupted:
 
 @pytest.fixture(scope="module")
 def interrupted(
-    tmp_path_factory: pytest.TempPathFactory, site: tuple[dict[str, str], Path], head: Head
+    tmp_path_factory: pytest.TempPathFactory, markers: Path, head: LoopbackHead
 ) -> Interrupted:
     """A grid run through the head one run at a time: `crashy`, which kills its worker on its
     first attempt (and is then tiny), then `sleepy`, which waits until Ctrl-C (SIGINT to the
     driver) stops the grid."""
-    environment, markers = site
     head.wait_until_up()
     out_dir = tmp_path_factory.mktemp("interrupted") / "ray"
     process = subprocess.Popen(
         [sys.executable, "-m", "agents.compare", "--env", "Catch-v0", "--agents", "crashy",
          "sleepy", "--seeds", "1", "--total-timesteps", "500", "--no-checkpoints",
          "--max-retries", "1", "--jobs", "1", "--ray", head.address, "--out-dir", str(out_dir)],
-        cwd=REPO_ROOT, env=environment, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        cwd=REPO_ROOT, env=head.environment, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        text=True,
     )  # fmt: skip
     marker = markers / "sleepy-seed1.pid"
     deadline = time.monotonic() + 120
@@ -284,14 +184,14 @@ def interrupted(
     return Interrupted(out_dir, process.returncode, stdout, stderr)
 
 
-def _wait_until_ended(pid: int) -> bool:
+def _wait_untilended(pid: int) -> bool:
     deadline = time.monotonic() + 20
-    while not _ended(pid) and time.monotonic() < deadline:
+    while not ended(pid) and time.monotonic() < deadline:
         time.sleep(0.1)
-    return _ended(pid)
+    return ended(pid)
 
 
-def test_a_run_whose_worker_dies_is_retried_and_the_retry_reported(interrupted, site):
+def test_a_run_whose_worker_dies_is_retried_and_the_retry_reported(interrupted, markers):
     assert (
         "Catch-v0 crashy seed 1: its worker died (WorkerCrashedError); retrying, attempt 2 of 2"
         in interrupted.stderr
@@ -307,10 +207,10 @@ def test_a_run_whose_worker_dies_is_retried_and_the_retry_reported(interrupted, 
     assert {"summary.json", "progress.csv", "log.txt"} <= _files(run_dir)
     assert not {"checkpoint.pt", "replay-000000000500.npz"} & _files(run_dir)  # --no-checkpoints
     # The first attempt's process went with its worker.
-    assert _wait_until_ended(int((site[1] / "crashy-seed1.pid").read_text()))
+    assert _wait_untilended(int((markers / "crashy-seed1.pid").read_text()))
 
 
-def test_ctrl_c_cancels_the_ray_runs_and_writes_the_tables_of_what_finished(interrupted, site):
+def test_ctrl_c_cancels_the_ray_runs_and_writes_the_tables_of_what_finished(interrupted, markers):
     assert interrupted.returncode == 130, interrupted.stderr
     assert "interrupted: the tables hold the runs that finished" in interrupted.stderr
     statuses = {key[1]: row["status"] for key, row in _results(interrupted.out_dir).items()}
@@ -318,11 +218,10 @@ def test_ctrl_c_cancels_the_ray_runs_and_writes_the_tables_of_what_finished(inte
     assert "| sleepy | 0 (1 not run): see log.txt |" in interrupted.stdout
     assert (interrupted.out_dir / "Catch-v0.png").is_file()
     # Cancelled with its worker.
-    assert _wait_until_ended(int((site[1] / "sleepy-seed1.pid").read_text()))
+    assert _wait_untilended(int((markers / "sleepy-seed1.pid").read_text()))
 
 
-def test_a_worker_that_cannot_import_dqn_arcade_says_so_in_one_line(tmp_path, site, head):
-    environment, _ = site
+def test_a_worker_that_cannot_import_dqn_arcade_says_so_in_one_line(tmp_path, head):
     head.wait_until_up()
     # The job's working_dir comes first on the workers' path: its registry.py stands for a node
     # where dqn-arcade is missing.
@@ -332,7 +231,7 @@ def test_a_worker_that_cannot_import_dqn_arcade_says_so_in_one_line(tmp_path, si
     out_dir = tmp_path / "ray"
     result = _compare("--env", "Catch-v0", "--agents", "tiny", "--seeds", "1",
                       "--ray", head.address, "--ray-working-dir", str(shipped),
-                      "--out-dir", str(out_dir), environment=environment)  # fmt: skip
+                      "--out-dir", str(out_dir), environment=head.environment)  # fmt: skip
     assert result.returncode == 2, result.stderr
     line = result.stderr.strip().splitlines()[-1]
     assert line == (
