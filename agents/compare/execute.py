@@ -47,7 +47,7 @@ def _child_environment(threads: int) -> dict[str, str]:
     run imports the code this process did."""
     environment = {**os.environ, "OMP_NUM_THREADS": str(threads)}
     root = str(package_root())
-    installed = {sysconfig.get_paths()[key] for key in ("purelib", "platlib")}
+    installed = {str(Path(sysconfig.get_paths()[key]).resolve()) for key in ("purelib", "platlib")}
     if root not in installed:
         environment["PYTHONPATH"] = os.pathsep.join(
             [root, *filter(None, [environment.get("PYTHONPATH")])]
