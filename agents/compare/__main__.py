@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import sys
 import time
 from pathlib import Path
@@ -27,6 +28,7 @@ from pathlib import Path
 import gymnasium as gym
 
 import registry
+from agents.common.checkpoints import Stop, exit_status, signals_stop_training
 from agents.common.cli import Parser, UsageError, run_main
 from agents.common.environments import check_env, checked_env_id
 from agents.compare.grid import (
@@ -203,22 +205,24 @@ def main(argv: list[str] | None = None) -> int:
         f"again), {len(left)} to run{again}",
         file=sys.stderr,
     )
-    interrupted = False
+    stopped_by = None  # the signal that stopped the grid
     try:
-        runner.run(left, _report)
-    except KeyboardInterrupt:
-        interrupted = True
+        with signals_stop_training():  # SIGTERM too: the runs under way are stopped
+            runner.run(left, _report)
+    except KeyboardInterrupt as stop:
+        stopped_by = stop.signum if isinstance(stop, Stop) else signal.SIGINT
 
     command = "python -m agents.compare " + " ".join(argv if argv is not None else sys.argv[1:])
     header = f"`{command}`, {runner.describe()}"
     print(write_results(out_dir, runs, options.env, options.agents, thresholds, header))
     print(f"results.csv and a table and a picture per env in {out_dir}", file=sys.stderr)
-    if interrupted:
+    if stopped_by is not None:
         print(
-            "interrupted: the tables hold the runs that finished; the same command runs the rest",
+            f"stopped by {signal.Signals(stopped_by).name}: the tables hold the runs that "
+            "finished; the same command runs the rest",
             file=sys.stderr,
         )
-        return 130
+        return exit_status(stopped_by)
     return 0 if all(run.ok for run in runs) else 1
 
 

@@ -212,7 +212,7 @@ def test_a_run_whose_worker_dies_is_retried_and_the_retry_reported(interrupted, 
 
 def test_ctrl_c_cancels_the_ray_runs_and_writes_the_tables_of_what_finished(interrupted, markers):
     assert interrupted.returncode == 130, interrupted.stderr
-    assert "interrupted: the tables hold the runs that finished" in interrupted.stderr
+    assert "stopped by SIGINT: the tables hold the runs that finished" in interrupted.stderr
     statuses = {key[1]: row["status"] for key, row in _results(interrupted.out_dir).items()}
     assert statuses == {"crashy": "done", "sleepy": "cancelled"}
     assert "| sleepy | 0 (1 not run): see log.txt |" in interrupted.stdout
