@@ -77,7 +77,7 @@ class LoopbackHead:
         base = {k: v for k, v in (environment or os.environ).items() if k != "RAY_ADDRESS"}
         self.environment = {**base, **LOOPBACK_ENVIRONMENT}
         self.log = self.temp_dir / "head.log"
-        command = [str(Path(sys.executable).with_name("ray")), "start", "--head", "--block",
+        command = [sys.executable, "-m", "ray.scripts.scripts", "start", "--head", "--block",
                    "--node-ip-address", LOOPBACK, "--port", self.address.rpartition(":")[2],
                    "--num-cpus", str(num_cpus), "--include-dashboard=false",
                    "--disable-usage-stats", "--ray-client-server-port", str(free_port()),
