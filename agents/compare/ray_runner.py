@@ -26,6 +26,8 @@ from __future__ import annotations
 
 import json
 import logging
+import os
+import socket
 import sys
 from collections import deque
 from collections.abc import Callable
@@ -49,6 +51,23 @@ def import_ray() -> Any:
     return ray
 
 
+def check_answers(address: str | None) -> None:
+    """A UsageError if nothing listens at the HOST:PORT that `ray.init` would connect to (this
+    address, or RAY_ADDRESS), where Ray itself would retry for minutes; other forms ("auto",
+    "ray://...", none) are left to Ray."""
+    target = address or os.environ.get("RAY_ADDRESS")
+    host, _, port = (target or "").rpartition(":")
+    if not host or not port.isdigit() or "://" in target:
+        return
+    try:
+        socket.create_connection((host, int(port)), timeout=5).close()
+    except OSError as error:
+        raise UsageError(
+            f"no Ray cluster answers at {target} ({error.strerror or error}); start one there "
+            f"with `ray start --head --port {port}`, or give the address of one that is up"
+        ) from None
+
+
 class RayRunner:
     """Runs the runs as Ray tasks: all submitted at once (Ray queues them for resources), or
     at most `jobs` in flight."""
@@ -64,6 +83,7 @@ class RayRunner:
         keep_checkpoints: bool = True,
     ) -> None:
         self.ray = import_ray()
+        check_answers(address)
         self.address = address
         self.cpus, self.gpus = cpus_per_run, gpus_per_run
         self.max_retries = max_retries

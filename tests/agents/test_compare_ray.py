@@ -24,8 +24,10 @@ import pytest
 from helpers import REPO_ROOT
 from plugin_agents import install_plugins
 
+from agents.common.cli import UsageError
 from agents.common.runs import TIMING_KEYS
-from agents.compare.ray_head import LOOPBACK, LoopbackHead, ended
+from agents.compare.__main__ import main as compare_main
+from agents.compare.ray_head import LOOPBACK, LoopbackHead, ended, free_port
 
 GRID = ("--env", "Catch-v0", "CartPole-v1", "--agents", "dqn", "tiny", "--seeds", "1",
         "--total-timesteps", "300")  # fmt: skip
@@ -240,3 +242,12 @@ def test_a_worker_that_cannot_import_dqn_arcade_says_so_in_one_line(tmp_path, he
         '(pip install "dqn-arcade[ray]"), or, where its dependencies are installed, ship a '
         "checkout: --ray-working-dir DIR"
     )
+
+
+def test_an_address_where_no_cluster_answers_is_one_line_before_anything_is_written(tmp_path):
+    address = f"{LOOPBACK}:{free_port()}"  # nothing listens there
+    out_dir = tmp_path / "ray"
+    with pytest.raises(UsageError) as refused:
+        compare_main(["--ray", address, "--out-dir", str(out_dir)])
+    assert str(refused.value).startswith(f"no Ray cluster answers at {address} (")
+    assert not out_dir.exists()
