@@ -127,8 +127,8 @@ class RayRunner:
             for node in nodes
         ):
             print(
-                f"warning: no node of {self.cluster} has {self.cpus:g} CPU(s) and {self.gpus:g} "
-                "GPU(s) free for a run: the runs wait until one joins",
+                f"warning: no node of {self.cluster} has the {self.cpus:g} CPU(s) and "
+                f"{self.gpus:g} GPU(s) a run asks for: the runs wait until one joins",
                 file=sys.stderr,
             )
 
