@@ -7,13 +7,13 @@
 Each (env, agent, seed) is a run of `python -m agents NAME` in its own process: here, as many at
 once as --jobs (default one per core, each given an equal share of the cores' threads), or with
 --ray as a Ray task on a cluster (`agents.compare.ray_runner`). Then it prints, and writes to
-<env>.md under --out-dir (default runs/compare__<env>__<time>), a table per env and agent over
-the seeds: the final evaluation's mean return (mean +- std over seeds), the steps to reach the
-threshold (the mean return of the last 100 training episodes, first at or above it), steps/s,
-wall time and peak memory (resident set size of the run's process); <env>.png has the learning
-curves (mean over seeds, band from the lowest to the highest seed) against env steps and against
-wall time, and results.csv a row per run. Runs finished in --out-dir already are not run again,
-so the same command resumes a grid that was interrupted (`agents.compare.grid`).
+<env>.md under --out-dir (default runs/compare__<env, or "grid">__<time>), a table per env and
+agent over the seeds: the final evaluation's mean return (mean +- std over seeds), the steps to
+reach the threshold (the mean return of the last 100 training episodes, first at or above it),
+steps/s, wall time and peak memory (resident set size of the run's process); <env>.png has the
+learning curves (mean over seeds, band from the lowest to the highest seed) against env steps and
+against wall time, and results.csv a row per run. Runs finished in --out-dir already are not run
+again, so the same command resumes a grid that was interrupted (`agents.compare.grid`).
 """
 
 from __future__ import annotations
@@ -64,7 +64,10 @@ def _parser() -> Parser:
         type=float,
         help="return to reach, on every env (default: each env's reward_threshold)",
     )
-    parser.add_argument("--out-dir", help="default runs/compare__<env>__<time>")
+    parser.add_argument(
+        "--out-dir",
+        help="default runs/compare__<env>__<time>, or compare__grid__<time> for several",
+    )
     parser.add_argument(
         "--jobs",
         type=int,
