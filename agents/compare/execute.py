@@ -26,6 +26,9 @@ from pathlib import Path
 
 WORKER_IMPORT_ERROR = "import_error"
 """The key of `run_on_worker`'s result when the worker cannot import dqn-arcade."""
+TASK_DIR_PREFIX = "dqn-arcade-run-"
+"""The temporary directories of `run_on_worker`, each with the pid of its worker in WORKER_PID."""
+WORKER_PID = "worker.pid"
 
 
 def is_checkpoint(name: str) -> bool:
@@ -106,10 +109,37 @@ def run_agent(
     return process.returncode, peak / 1024
 
 
+def _alive(pid: int) -> bool:
+    """Whether process `pid` runs (a zombie, dead but not yet reaped, does not)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process
+        pass
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[0] != "Z"
+    except (OSError, IndexError):  # no /proc here
+        return True
+
+
+def _remove_abandoned(root: Path) -> None:
+    """Removes the task directories under `root` whose worker is gone: a worker that was killed
+    (it died, or its task was cancelled) never ran its task's cleanup."""
+    for path in root.glob(f"{TASK_DIR_PREFIX}*"):
+        try:
+            pid = int((path / WORKER_PID).read_text())
+        except (OSError, ValueError):  # not written yet, or not ours
+            continue
+        if not _alive(pid):
+            shutil.rmtree(path, ignore_errors=True)
+
+
 def run_on_worker(
     agent: str, flags: list[str], threads: int, keep_checkpoints: bool
 ) -> dict[str, object]:
-    """The Ray task: `run_agent` in a temporary directory of the worker, and what it left there.
+    """The Ray task: `run_agent` in a temporary directory of the worker, and what it left there
+    (first, it removes the directories of tasks whose workers were killed).
 
     Returns {"exit_code", "peak_mib", "node", "worker_run_dir", "files": {relative path: bytes}}
     (without the checkpoint and replay buffers unless `keep_checkpoints`), or
@@ -119,8 +149,10 @@ def run_on_worker(
         package_root()
     except ImportError as error:
         return {WORKER_IMPORT_ERROR: f"{type(error).__name__}: {error}", "node": node}
-    temp = Path(tempfile.mkdtemp(prefix="dqn-arcade-run-"))
+    _remove_abandoned(Path(tempfile.gettempdir()))
+    temp = Path(tempfile.mkdtemp(prefix=TASK_DIR_PREFIX))
     try:
+        (temp / WORKER_PID).write_text(str(os.getpid()))
         run_dir = temp / "run"
         exit_code, peak_mib = run_agent(agent, flags, run_dir, threads)
         files = {

@@ -75,7 +75,8 @@ class LoopbackHead:
         self.temp_dir = Path(tempfile.mkdtemp(prefix="ray-", dir="/tmp"))
         self.address = f"{LOOPBACK}:{free_port()}"
         base = {k: v for k, v in (environment or os.environ).items() if k != "RAY_ADDRESS"}
-        self.environment = {**base, **LOOPBACK_ENVIRONMENT}
+        # TMPDIR: the tasks' temporary directories go with the head's when it stops.
+        self.environment = {**base, **LOOPBACK_ENVIRONMENT, "TMPDIR": str(self.temp_dir)}
         self.log = self.temp_dir / "head.log"
         command = [sys.executable, "-m", "ray.scripts.scripts", "start", "--head", "--block",
                    "--node-ip-address", LOOPBACK, "--port", self.address.rpartition(":")[2],

@@ -61,9 +61,9 @@ def main(argv=None, name="tiny"):
 '''
 
 CRASHY_AGENT = '''
-"""On its first attempt at a seed it kills its parent, the Ray worker running the task, and
-waits: Ray must end it with its worker. On the next it is `tiny`, with a checkpoint and a replay
-buffer beside its files."""
+"""On its first attempt at a seed it writes its pid and run directory, kills its parent, the Ray
+worker running the task, and waits: Ray must end it with its worker. On the next it is `tiny`,
+with a checkpoint and a replay buffer beside its files."""
 
 import os
 import signal
@@ -77,14 +77,14 @@ from tiny_agent import main as tiny
 def main(argv=None):
     argv = sys.argv[1:] if argv is None else argv
     seed = argv[argv.index("--seed") + 1]
+    run_dir = Path(argv[argv.index("--run-dir") + 1])
     marker = Path(os.environ["CRASHY_MARKER_DIR"]) / f"crashy-seed{seed}.pid"
     if not marker.exists():
-        marker.write_text(str(os.getpid()))
+        marker.write_text(f"{os.getpid()}\\n{run_dir}")
         os.kill(os.getppid(), signal.SIGKILL)
         time.sleep(120)
         return 1
     status = tiny(argv, name="crashy")
-    run_dir = Path(argv[argv.index("--run-dir") + 1])
     (run_dir / "checkpoint.pt").write_bytes(b"weights")
     (run_dir / "replay-000000000500.npz").write_bytes(b"transitions")
     return status

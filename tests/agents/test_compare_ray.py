@@ -186,7 +186,7 @@ def interrupted(
     return Interrupted(out_dir, process.returncode, stdout, stderr)
 
 
-def _wait_untilended(pid: int) -> bool:
+def _wait_until_ended(pid: int) -> bool:
     deadline = time.monotonic() + 20
     while not ended(pid) and time.monotonic() < deadline:
         time.sleep(0.1)
@@ -208,8 +208,11 @@ def test_a_run_whose_worker_dies_is_retried_and_the_retry_reported(interrupted, 
     run_dir = interrupted.out_dir / "Catch-v0" / "crashy__seed1"
     assert {"summary.json", "progress.csv", "log.txt"} <= _files(run_dir)
     assert not {"checkpoint.pt", "replay-000000000500.npz"} & _files(run_dir)  # --no-checkpoints
-    # The first attempt's process went with its worker.
-    assert _wait_untilended(int((markers / "crashy-seed1.pid").read_text()))
+    # The first attempt's process went with its worker, and the retry (on the same node) removed
+    # the temporary directory that worker left.
+    pid, first_run_dir = (markers / "crashy-seed1.pid").read_text().split("\n")
+    assert _wait_until_ended(int(pid))
+    assert not Path(first_run_dir).parent.exists()
 
 
 def test_ctrl_c_cancels_the_ray_runs_and_writes_the_tables_of_what_finished(interrupted, markers):
@@ -220,7 +223,7 @@ def test_ctrl_c_cancels_the_ray_runs_and_writes_the_tables_of_what_finished(inte
     assert "| sleepy | 0 (1 not run): see log.txt |" in interrupted.stdout
     assert (interrupted.out_dir / "Catch-v0.png").is_file()
     # Cancelled with its worker.
-    assert _wait_untilended(int((markers / "sleepy-seed1.pid").read_text()))
+    assert _wait_until_ended(int((markers / "sleepy-seed1.pid").read_text()))
 
 
 def test_a_worker_that_cannot_import_dqn_arcade_says_so_in_one_line(tmp_path, head):
