@@ -160,14 +160,20 @@ def report(name: str, experiment: Experiment, out_dir: Path, command: str) -> st
                 if experiment.threshold is None
                 else (f"{np.mean(hit):,.0f} ({len(hit)}/{len(done)})" if hit else "not reached")
             )
-            peaks = [(run.parent / f"{run.name}.peak_mib").read_text().strip() for run in done]
+            peaks = [
+                float((run.parent / f"{run.name}.peak_mib").read_text())
+                for run in done
+                if (run.parent / f"{run.name}.peak_mib").is_file()
+            ]
             for run in done:
-                commits.update((run.parent / f"{run.name}.commit").read_text().split())
+                if (run.parent / f"{run.name}.commit").is_file():
+                    commits.update((run.parent / f"{run.name}.commit").read_text().split())
             rows.append(
                 f"| {env_id} | {agent} | {len(done)} | {evals.mean():.2f} ± {evals.std():.2f} | "
                 f"{to} | {np.mean([s['train_mean_return_last_100'] for s in summaries]):.2f} | "
                 f"{np.mean([s['wall_seconds'] for s in summaries]):,.0f} | "
-                f"{np.mean([s['sps'] for s in summaries]):,.0f} | {max(map(float, peaks)):,.0f} | "
+                f"{np.mean([s['sps'] for s in summaries]):,.0f} | "
+                f"{f'{max(peaks):,.0f}' if peaks else '-'} | "
                 f"{configs[0].get('precision', 'fp32')} |"
             )
             for axis, column, label in ((axes[0], 0, "environment steps"),
@@ -181,7 +187,28 @@ def report(name: str, experiment: Experiment, out_dir: Path, command: str) -> st
                 axis.fill_between(grid, values.min(axis=0), values.max(axis=0), alpha=0.2,
                                   color=line.get_color())  # fmt: skip
                 axis.set_xlabel(label)
+    # Runs still training (or stopped before their end): where they got, said as such.
+    unfinished = ["", "| run not finished | reached step | train return, last 100 | wall s |",
+                  "|---|---:|---:|---:|"]  # fmt: skip
+    for env_id in experiment.envs:
+        for agent in experiment.agents:
+            for seed in experiment.seeds:
+                run = _run_dir(out_dir, env_id, agent, seed)
+                if (run / "summary.json").is_file() or not (run / "progress.csv").is_file():
+                    continue
+                steps, walls, returns = _curve(run)
+                if not steps:
+                    continue
+                unfinished.append(f"| {env_id} {agent} seed {seed} | {steps[-1]:,.0f} | "
+                                  f"{returns[-1]:.2f} | {walls[-1]:,.0f} |")  # fmt: skip
+                for axis, column in ((axes[0], steps), (axes[1], walls)):
+                    axis.plot(column, returns, linestyle=":",
+                              label=f"{env_id} {agent} seed {seed} (unfinished)")  # fmt: skip
+    if len(unfinished) > 3:
+        rows += unfinished
     if experiment.players:
+        for axis in axes:  # the scripted player scores hundreds of times what the others do
+            axis.set_yscale("symlog", linthresh=10)
         for label, value in _player_scores(experiment.envs).items():
             for axis in axes:
                 axis.axhline(value, linestyle="--", linewidth=1, color="gray")
