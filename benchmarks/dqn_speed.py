@@ -28,8 +28,10 @@ from __future__ import annotations
 import argparse
 import contextlib
 import dataclasses
+import functools
 import io
 import multiprocessing
+import statistics
 import tempfile
 import time
 from concurrent.futures import ProcessPoolExecutor
@@ -94,6 +96,12 @@ def _in_fresh_process(function, *args: Any) -> dict[str, float]:
         return pool.submit(_quietly, function, *args).result()
 
 
+def _median(rounds: list[dict[str, dict[str, float]]], name: str, over: str | None = None) -> float:
+    """The median over rounds of run `name`'s steps/s, or of its ratio to run `over`'s."""
+    values = [r[name]["sps"] / (r[over]["sps"] if over else 1.0) for r in rounds]
+    return float(statistics.median(values))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--catch-steps", type=int, default=20_000)
@@ -101,6 +109,7 @@ def main() -> None:
     parser.add_argument(
         "--device", default="cpu", choices=("cpu", "cuda", "auto"), help="for both agents"
     )
+    parser.add_argument("--rounds", type=int, default=3, help="rounds of every run (median)")
     options = parser.parse_args()
     pong = {"learning_starts": 500, "buffer_size": 10_000}
     # The catch preset steps 16 envs at once and makes one gradient step of 32 per 4 env steps;
@@ -114,7 +123,7 @@ def main() -> None:
          ["fp32", "bf16"]),
     ]  # fmt: skip
     print(f"device {options.device}; torch backends: cudnn.benchmark, no TF32, for both agents")
-    print(f"this CPU does bf16 in hardware: {cpu_has_fast_bf16()}")
+    print(f"this CPU does bf16 in hardware: {cpu_has_fast_bf16()}; {options.rounds} round(s)")
     print()
     print(
         "| env | settings | steps | SB3 DQN steps/s | ours: precision | ours, no double | ratio "
@@ -123,39 +132,47 @@ def main() -> None:
     print("|---|---|---:|---:|---|---:|---:|---:|---:|")
     memory = []
     for env_id, label, steps, overrides, precisions in cases:
-        base = _in_fresh_process(sb3, env_id, steps, overrides, options.device)
+        # Every run of the row, in turn, `--rounds` times: a busy spell of the machine slows one
+        # round of all of them, and the medians of the ratios within rounds hold.
+        variants = {"sb3": (sb3, overrides)}
         for precision in precisions:
             settings = {**overrides, "precision": precision}
-            like = _in_fresh_process(ours, env_id, steps, {**settings, "double": False},
-                                     options.device)  # fmt: skip
-            double = _in_fresh_process(ours, env_id, steps, settings, options.device)
+            variants[f"{precision} no double"] = (ours, {**settings, "double": False})
+            variants[f"{precision} double"] = (ours, settings)
+        if label == "catch preset":
+            variants["plain learner"] = (ours, {**overrides, "fast_mlp": False})
+        rounds = []
+        for _ in range(options.rounds):
+            rounds.append({name: _in_fresh_process(function, env_id, steps, kwargs, options.device)
+                           for name, (function, kwargs) in variants.items()})  # fmt: skip
+
+        median = functools.partial(_median, rounds)
+
+        for precision in precisions:
+            like, double = f"{precision} no double", f"{precision} double"
             print(
-                f"| {env_id} | {label} | {steps:,} | {base['sps']:,.0f} | {precision} | "
-                f"{like['sps']:,.0f} | {like['sps'] / base['sps']:.2f}x | {double['sps']:,.0f} | "
-                f"{double['sps'] / base['sps']:.2f}x |",
+                f"| {env_id} | {label} | {steps:,} | {median('sb3'):,.0f} | {precision} | "
+                f"{median(like):,.0f} | {median(like, 'sb3'):.2f}x | {median(double):,.0f} | "
+                f"{median(double, 'sb3'):.2f}x |",
                 flush=True,
             )
-            if label == "catch preset":
-                fast = double
-        if not any(row[0] == env_id for row in memory):
-            memory.append((env_id, like["bytes"], base["bytes"]))
+        if label == "catch preset":
+            fast_over_plain = median("fp32 double", "plain learner")
+            fast_and_plain = (median("fp32 double"), median("plain learner"))
+        memory.append((env_id, rounds[0]["fp32 no double"]["bytes"], rounds[0]["sb3"]["bytes"]))
 
-    plain = _in_fresh_process(
-        ours, "Catch-v0", options.catch_steps, {"fast_mlp": False}, options.device
-    )
-    ratio = fast["sps"] / plain["sps"]
-    verdict = "kept" if ratio >= 1.5 else "NOT worth keeping"
+    verdict = "kept" if fast_over_plain >= 1.5 else "NOT worth keeping"
     print()
     print("| Catch-v0, catch preset, ours (double) | steps/s |")
     print("|---|---:|")
-    print(f"| plain learner (--no-fast-mlp) | {plain['sps']:,.0f} |")
-    print(f"| fast MLP update (agents.dqn.fast_mlp) | {fast['sps']:,.0f} |")
-    print(f"fast / plain: {ratio:.2f}x (the fast path is {verdict}: target >= 1.5x)")
+    print(f"| plain learner (--no-fast-mlp) | {fast_and_plain[1]:,.0f} |")
+    print(f"| fast MLP update (agents.dqn.fast_mlp) | {fast_and_plain[0]:,.0f} |")
+    print(f"fast / plain: {fast_over_plain:.2f}x (the fast path is {verdict}: target >= 1.5x)")
 
     print()
     print("| env | ours bytes/transition | SB3 bytes/transition | ours / SB3 |")
     print("|---|---:|---:|---:|")
-    for env_id, ours_bytes, sb3_bytes in memory:
+    for env_id, ours_bytes, sb3_bytes in dict((m[0], m) for m in memory).values():
         print(f"| {env_id} | {ours_bytes:,.0f} | {sb3_bytes:,.0f} | {ours_bytes / sb3_bytes:.3f} |")
     print(f"1M-transition Atari buffer, ours: {1_000_000 * memory[-1][1] / 2**30:.2f} GiB")
 

@@ -28,6 +28,7 @@ from _timing import best_rate, stepping_runner, timing_parser
 from gymnasium.wrappers import AtariPreprocessing
 
 import registry  # noqa: F401  (Kaboom-v0, and ale-py's ids)
+from agents.common.evaluation import run_episodes
 from envs.kaboom import chase_lowest_bomb
 
 TARGET_RATIO = 10
@@ -57,15 +58,7 @@ def resizes_per_second(seconds: float, repeats: int) -> float:
 def play(env_id: str, policy: Callable[[np.ndarray], int], episodes: int) -> tuple[float, float]:
     """Mean and standard deviation of the score over `episodes` seeded games."""
     env = gym.make(env_id)
-    scores = []
-    for seed in range(episodes):
-        frame, _ = env.reset(seed=seed)
-        score, done = 0.0, False
-        while not done:
-            frame, reward, terminated, truncated, _ = env.step(policy(frame))
-            score += reward
-            done = terminated or truncated
-        scores.append(score)
+    scores = run_episodes(env, policy, episodes, seed=0)
     env.close()
     return float(np.mean(scores)), float(np.std(scores))
 

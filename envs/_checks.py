@@ -8,10 +8,25 @@ from typing import Any
 
 import numpy as np
 
+# The most frames a step may take: a minute of play at 60 frames a second. A larger frame skip
+# would make one step take minutes (PyBoy's tick) or gigabytes (Kaboom's random draws).
+MAX_FRAMESKIP = 3_600
+
 
 def is_int(value: Any) -> bool:
     """Whether `value` is an int or a numpy integer, and not a bool."""
     return isinstance(value, (int, np.integer)) and not isinstance(value, bool)
+
+
+def checked_frameskip(game: str, frameskip: Any, note: str = "") -> int:
+    """`frameskip` as an int in [1, MAX_FRAMESKIP], else a ValueError (with `note` after the
+    bound)."""
+    if not is_int(frameskip) or not 1 <= frameskip <= MAX_FRAMESKIP:
+        raise ValueError(
+            f"{game} frameskip must be an int from 1 to {MAX_FRAMESKIP} (a minute of play a "
+            f"step){note}, got {frameskip!r}."
+        )
+    return int(frameskip)
 
 
 def checked_obs_type(game: str, obs_type: Any, obs_types: tuple[str, ...]) -> str:

@@ -33,6 +33,13 @@ RENDER_FPS = 8
 PIXELS_PER_CELL = 8  # obs_type="pixels": the default 10x10 board is an 80x80 image, close to 84x84
 RENDER_PIXELS_PER_CELL = 32
 MIN_GRID_SIZE = 5
+# At 128 a rendered frame is 4096x4096 pixels (48 MiB) and a pixel observation 1024x1024: a board
+# of 10**5 cells a side would take the machine's memory before its first frame.
+MAX_GRID_SIZE = 128
+# CatchVectorEnv: each sub-env keeps a block of starts and a generator (about 3 KB), and a batch
+# of observations (with rendered frames, if any) is held at most MAX_BATCH_BYTES.
+MAX_NUM_ENVS = 65_536
+MAX_BATCH_BYTES = 2 << 30
 
 # Cell codes of a drawing board, and their colours. Fruit and basket stay distinct in grayscale.
 _EMPTY, _FRUIT, _BASKET = 0, 1, 2
@@ -48,12 +55,29 @@ def _checked_grid_size(grid_size: Any) -> int:
         raise ValueError(
             f"Catch grid_size must be an int, got {grid_size!r} ({type(grid_size).__name__})."
         )
-    if grid_size < MIN_GRID_SIZE:
+    if not MIN_GRID_SIZE <= grid_size <= MAX_GRID_SIZE:
         raise ValueError(
-            f"Catch grid_size must be at least {MIN_GRID_SIZE}, got {grid_size}; "
-            f"use the default 10 or any int >= {MIN_GRID_SIZE}."
+            f"Catch grid_size must be from {MIN_GRID_SIZE} to {MAX_GRID_SIZE} (at "
+            f"{MAX_GRID_SIZE} a rendered frame is {MAX_GRID_SIZE * RENDER_PIXELS_PER_CELL} pixels "
+            f"a side), got {grid_size}; use the default 10 or any int in that range."
         )
     return int(grid_size)
+
+
+def _checked_batch(num_envs: int, observation: spaces.Box, render_mode: str | None) -> None:
+    """A ValueError if `num_envs` observations (and rendered frames) would pass MAX_BATCH_BYTES."""
+    per_env = int(np.prod(observation.shape))
+    if render_mode is not None:
+        side = observation.shape[0] // (1 if len(observation.shape) == 2 else PIXELS_PER_CELL)
+        per_env += (side * RENDER_PIXELS_PER_CELL) ** 2 * 3
+    total = num_envs * per_env
+    if total > MAX_BATCH_BYTES:
+        what = "observations and rendered frames" if render_mode else "observations"
+        raise ValueError(
+            f"CatchVectorEnv's {what} for num_envs={num_envs} would take {total / 2**30:.1f} GiB "
+            f"a batch, over the {MAX_BATCH_BYTES >> 30} GiB it allows: use fewer envs, a smaller "
+            "grid_size or obs_type='grid'."
+        )
 
 
 def _observation_space(grid_size: int, obs_type: str) -> spaces.Box:
@@ -159,7 +183,7 @@ class CatchEnv(FrameRendering, Env[np.ndarray, int]):
 
     | Parameter     | Type    | Default  | Description                                        |
     |---------------|---------|----------|----------------------------------------------------|
-    | `grid_size`   | **int** | `10`     | board side; an int >= 5, else `ValueError`         |
+    | `grid_size`   | **int** | `10`     | board side: an int, 5 to 128; else `ValueError`    |
     | `obs_type`    | **str** | `"grid"` | `"grid"` (the board) or `"pixels"` (an RGB image)  |
     | `render_mode` | **str** | `None`   | `"rgb_array"` (32 pixels a cell) or `"human"`      |
 
@@ -173,7 +197,9 @@ class CatchEnv(FrameRendering, Env[np.ndarray, int]):
     `gym.make_vec("Catch-v0", num_envs=N)` builds `CatchVectorEnv`, which steps all N games in one
     numpy call. `reset(seed=s)` seeds sub-env i with `s + i`, as `SyncVectorEnv` does, and it then
     reproduces N seeded `CatchEnv`s exactly. It also takes `autoreset_mode` (Gymnasium's
-    `AutoresetMode`, default `NEXT_STEP`) and `max_episode_steps`.
+    `AutoresetMode`, default `NEXT_STEP`) and `max_episode_steps`. N is at most 65,536, and a batch
+    of observations (with `render_mode`, and the frames `render()` returns) at most 2 GiB, else a
+    `ValueError` saying how big it would be.
 
     ## Version History
 
@@ -188,6 +214,8 @@ class CatchEnv(FrameRendering, Env[np.ndarray, int]):
           flattened to shape (1, grid_size**2)); `obs_type="pixels"` is new.
         - Gymnasium's API: the bottom-row step is `terminated=True`; randomness comes from
           `self.np_random` (the original used numpy's global generator).
+    * v0, later, the game unchanged: `grid_size` is at most 128 (a larger board took the
+      machine's memory), and `CatchVectorEnv` takes at most 65,536 envs and a 2 GiB batch.
     """
 
     metadata = {"render_modes": ["human", "rgb_array"], "render_fps": RENDER_FPS}
@@ -313,8 +341,15 @@ class CatchVectorEnv(VectorEnv):
         max_episode_steps: int | None = None,
         autoreset_mode: AutoresetMode | str = AutoresetMode.NEXT_STEP,
     ) -> None:
-        if isinstance(num_envs, bool) or not isinstance(num_envs, int) or num_envs < 1:
-            raise ValueError(f"num_envs must be a positive int, got {num_envs!r}.")
+        if (
+            isinstance(num_envs, bool)
+            or not isinstance(num_envs, int)
+            or not 1 <= num_envs <= MAX_NUM_ENVS
+        ):
+            raise ValueError(
+                f"CatchVectorEnv num_envs must be an int from 1 to {MAX_NUM_ENVS}, got "
+                f"{num_envs!r}."
+            )
         if max_episode_steps is not None and (
             not isinstance(max_episode_steps, int) or max_episode_steps < 1
         ):
@@ -338,6 +373,7 @@ class CatchVectorEnv(VectorEnv):
         self.single_action_space = spaces.Discrete(3)
         self.action_space = batch_space(self.single_action_space, num_envs)
         self.single_observation_space = _observation_space(self.grid_size, self.obs_type)
+        _checked_batch(num_envs, self.single_observation_space, self.render_mode)
         self.observation_space = batch_space(self.single_observation_space, num_envs)
 
         g = self.grid_size

@@ -25,6 +25,7 @@ from gymnasium import Env, spaces
 
 from envs._checks import (
     checked_action,
+    checked_frameskip,
     checked_obs_type,
     checked_render_mode,
     is_int,
@@ -619,15 +620,6 @@ def _explode(state: KaboomState) -> None:
 # ---- Arguments. ----
 
 
-def _checked_frameskip(frameskip: Any) -> int:
-    if not is_int(frameskip) or frameskip < 1:
-        raise ValueError(
-            f"Kaboom frameskip must be a positive int (ALE's stochastic (low, high) frameskip is "
-            f"not supported), got {frameskip!r}."
-        )
-    return int(frameskip)
-
-
 def _checked_probability(probability: Any) -> float:
     if (
         isinstance(probability, bool)
@@ -813,13 +805,14 @@ class KaboomEnv(FrameRendering, Env[np.ndarray, int]):
 
     | Parameter                    | Type      | Default  | Description                           |
     |------------------------------|-----------|----------|---------------------------------------|
-    | `frameskip`                  | **int**   | `4`      | frames a step (ALE v5: 4); an int >= 1 |
+    | `frameskip`                  | **int**   | `4`      | frames a step (ALE v5: 4), 1 to 3600  |
     | `repeat_action_probability`  | **float** | `0.25`   | sticky actions (ALE v5: 0.25); 0: none |
     | `max_num_frames_per_episode` | **int**   | `108000` | truncation after this many frames     |
     | `obs_type`                   | **str**   | `"rgb"`  | `"rgb"`, `"grayscale"` or `"state"`   |
     | `render_mode`                | **str**   | `None`   | `"rgb_array"` (the frame) or `"human"` |
 
-    `max_num_frames_per_episode=None` turns the frame cap off.
+    `max_num_frames_per_episode=None` turns the frame cap off. `frameskip` is at most 3,600, a
+    minute of play a step; other values raise `ValueError`.
 
     `render_mode="human"` opens a pygame window (the frame scaled 3 times) showing the game at the
     Atari's 60 frames a second (`metadata["render_fps"]` is 60 / frameskip steps a second). To play
@@ -846,6 +839,8 @@ class KaboomEnv(FrameRendering, Env[np.ndarray, int]):
           The Activision logo under the playfield is left out.
     * v0, later, the game unchanged: `ale`, `obs_type="grayscale"` and the `KaboomNoFrameskip-v0`
       and `DQN/Kaboom-v0` ids.
+    * v0, later, the game unchanged: `frameskip` is at most 3,600 (a step of 10**9 frames drew
+      16 GB of random numbers before its first frame).
     """
 
     metadata = {"render_modes": ["human", "rgb_array"], "render_fps": ATARI_FPS // 4}
@@ -859,7 +854,9 @@ class KaboomEnv(FrameRendering, Env[np.ndarray, int]):
         obs_type: str = "rgb",
         render_mode: str | None = None,
     ) -> None:
-        self.frameskip = _checked_frameskip(frameskip)
+        self.frameskip = checked_frameskip(
+            "Kaboom", frameskip, "; ALE's stochastic (low, high) frameskip is not supported"
+        )
         self.repeat_action_probability = _checked_probability(repeat_action_probability)
         self.max_num_frames_per_episode = _checked_max_frames(max_num_frames_per_episode)
         self.obs_type = checked_obs_type("Kaboom", obs_type, OBS_TYPES)

@@ -7,17 +7,29 @@ What the env reads of the game (the RAM map, the title-screen tiles) is PyBoy's 
 game wrapper's (`pyboy.plugins.game_wrapper_super_mario_land`), which does the bookkeeping; start-up
 is the wrapper's, with every wait bounded, and the tiles are read straight from video memory.
 
+Start-up runs in a worker process, which the env can stop: on some bytes (an illegal opcode such as
+0xD3, which a damaged dump can put in the program's way) one PyBoy `tick` never returns, holding
+the interpreter lock, so no frame count, signal or thread in this process could end it. The worker
+hands back the emulator's saved state, and each ROM's start-up is run once a process.
+
 The tests and the benchmark run a stand-in ROM assembled in Python (`envs/mario_standin.py`) that
 behaves like the game where the env looks, so all of it works without the game.
 """
 
 from __future__ import annotations
 
+import faulthandler
+import hashlib
 import io
 import itertools
 import math
 import os
+import signal
+import subprocess
+import sys
+import threading
 import warnings
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -27,9 +39,9 @@ from gymnasium import Env, spaces
 
 from envs._checks import (
     checked_action,
+    checked_frameskip,
     checked_obs_type,
     checked_render_mode,
-    is_int,
     over_or_never_began,
 )
 from envs.window import FrameRendering
@@ -56,6 +68,9 @@ GAME_BOY_FPS = 60  # 59.7, to be exact
 SCREEN_SHAPE = (144, 160, 3)
 GAME_AREA_SHAPE = (16, 20)  # tile rows 2-17 of the screen: all of it below the status bar
 STARTUP_FRAMES = 3_600  # each wait of start-up gives up after a minute of game time
+# The start-up worker's bound, its launch included (about a second; its frames take less): a ROM
+# that has not reached the first playable frame by then has hung the emulator.
+STARTUP_TIMEOUT_S = 60.0
 TELEPORT_PIXELS_PER_FRAME = 16  # progress faster than this is a jump of the camera, not a walk
 
 # Tilemap identifiers as PyBoy numbers them (0-383), and where the game shows them.
@@ -75,11 +90,24 @@ _AREA_INDICES = tuple(
 _ROM_MIN_SIZE, _ROM_BANK, _ROM_MAX_SIZE = 0x8000, 0x4000, 0x800000
 
 
-def _header_checksum(rom: bytes) -> int:
+class RomError(ValueError):
+    """A ROM that SuperMarioLand-v0 cannot play: not a Game Boy ROM, a damaged dump (a checksum
+    fails, or start-up never reaches the game or hangs the emulator), or another game's."""
+
+
+def header_checksum(rom: bytes) -> int:
+    """The Game Boy header checksum of `rom` (over 0x134-0x14C), which byte 0x14D holds in a good
+    dump; the boot ROM refuses a cartridge whose header fails it."""
     checksum = 0
     for byte in rom[0x134:0x14D]:
         checksum = (checksum - byte - 1) & 0xFF
     return checksum
+
+
+def global_checksum(rom: bytes) -> int:
+    """The Game Boy global checksum of `rom`: the sum of all its bytes but 0x14E-0x14F, which hold
+    it (big-endian) in a good dump, modulo 2**16."""
+    return (sum(rom) - rom[0x14E] - rom[0x14F]) & 0xFFFF
 
 
 def cartridge_title(rom: bytes) -> str:
@@ -88,8 +116,9 @@ def cartridge_title(rom: bytes) -> str:
 
 
 def read_rom(path: str | os.PathLike) -> bytes:
-    """The bytes of the Super Mario Land ROM at `path`. Raises FileNotFoundError for a missing
-    file, ValueError for one that is not a Game Boy ROM or is another game's."""
+    """The bytes of the Super Mario Land ROM at `path`, its checksums verified. Raises
+    FileNotFoundError for a missing file, RomError (a ValueError) for one that is not a Game Boy
+    ROM, fails a checksum or is another game's."""
     path = Path(path).expanduser()
     if not path.is_file():
         raise FileNotFoundError(
@@ -98,14 +127,28 @@ def read_rom(path: str | os.PathLike) -> bytes:
         )
     size = path.stat().st_size
     rom = path.read_bytes() if size <= _ROM_MAX_SIZE else b""
-    if len(rom) < _ROM_MIN_SIZE or len(rom) % _ROM_BANK or rom[0x14D] != _header_checksum(rom):
-        raise ValueError(
-            f"{str(path)!r} is not a Game Boy ROM (its size, {size} bytes, or its header checksum "
-            "is wrong): SuperMarioLand-v0 needs a dump of the Super Mario Land cartridge."
+    if len(rom) < _ROM_MIN_SIZE or len(rom) % _ROM_BANK:
+        raise RomError(
+            f"{str(path)!r} is not a Game Boy ROM (its size, {size} bytes, is not a multiple of "
+            "16 KiB from 32 KiB to 8 MiB): SuperMarioLand-v0 needs a dump of the Super Mario Land "
+            "cartridge."
+        )
+    if rom[0x14D] != header_checksum(rom):
+        raise RomError(
+            f"{str(path)!r} fails the Game Boy header checksum (byte 0x14D is "
+            f"0x{rom[0x14D]:02X}, its header sums to 0x{header_checksum(rom):02X}): it is likely a "
+            "damaged dump, or no Game Boy ROM at all; dump the cartridge again."
+        )
+    stored = int.from_bytes(rom[0x14E:0x150], "big")
+    if stored != global_checksum(rom):
+        raise RomError(
+            f"{str(path)!r} fails the Game Boy global checksum (bytes 0x14E-0x14F hold "
+            f"0x{stored:04X}, its bytes sum to 0x{global_checksum(rom):04X}): it is likely a "
+            "damaged dump; dump the cartridge again."
         )
     title = cartridge_title(rom)
     if title != CARTRIDGE_TITLE:
-        raise ValueError(
+        raise RomError(
             f"{str(path)!r} is a ROM of {title!r}, not Super Mario Land (title "
             f"{CARTRIDGE_TITLE!r}): SuperMarioLand-v0 plays only that game."
         )
@@ -140,12 +183,6 @@ def _sprite_on_screen_tables() -> dict[int, bytes]:
     return {height: bytes(int(16 - height < y < 160) for y in range(256)) for height in (8, 16)}
 
 
-def _checked_frameskip(frameskip: Any) -> int:
-    if not is_int(frameskip) or frameskip < 1:
-        raise ValueError(f"SuperMarioLand frameskip must be a positive int, got {frameskip!r}.")
-    return int(frameskip)
-
-
 def _checked_weight(name: str, weight: Any) -> float:
     if (
         isinstance(weight, bool)
@@ -159,6 +196,101 @@ def _checked_weight(name: str, weight: Any) -> float:
 def _invalid_action(action: Any) -> ValueError:
     names = ", ".join(f"{i} ({name})" for i, name in enumerate(ACTION_MEANINGS))
     return ValueError(f"SuperMarioLand actions are the integers {names}; got {action!r}.")
+
+
+# ---- Start-up: power-on to the first playable frame, in a worker process. ----
+
+_WORKER = "from envs.mario import _start_up_worker; _start_up_worker()"
+# Start-up outcomes by the SHA-256 of the ROM (see `_start_up_in_worker`), for this process.
+_START_UPS: dict[bytes, tuple[str, Any]] = {}
+_START_UPS_LOCK = threading.Lock()
+
+
+def _emulator(rom: bytes) -> Any:
+    """A headless, silent, unthrottled PyBoy on `rom`, at power-on."""
+    pyboy = _import_pyboy().PyBoy(
+        io.BytesIO(rom), window="null", sound_emulated=False, log_level="ERROR"
+    )
+    pyboy.set_emulation_speed(0)
+    return pyboy
+
+
+def start_up(pyboy: Any) -> str | None:
+    """Plays a PyBoy at power-on through the title screen to the first playable frame of world
+    1-1, as the wrapper's start_game() does but with its two unbounded waits bounded at
+    STARTUP_FRAMES frames each: None once there, else the stage it never reached."""
+    tiles = pyboy.tilemap_background
+    if not _ticked_until(pyboy, lambda: tiles[6:11, 13] == _START):
+        return "its title screen"
+    pyboy.tick(3, False)
+    pyboy.button("start")
+    pyboy.tick(1, False)
+    if not _ticked_until(pyboy, lambda: tiles[0:5, 0] == _MARIO and tiles[5, 1] == _ZERO):
+        return "the start of world 1-1"
+    return None
+
+
+def _ticked_until(pyboy: Any, condition: Callable[[], bool]) -> bool:
+    for _ in range(STARTUP_FRAMES):
+        pyboy.tick(1, True)  # rendered: the saved state's screen is what reset shows
+        if condition():
+            return True
+    return False
+
+
+def _start_up_worker() -> None:
+    """The worker process: reads a ROM on stdin, runs `start_up`, and writes on stdout b"S" and
+    the emulator's saved state at the first playable frame, or b"T" and the stage never
+    reached. It ends itself after twice its parent's bound, should its parent be gone: the
+    watchdog of faulthandler runs without the interpreter lock that a hung tick holds."""
+    faulthandler.dump_traceback_later(2 * float(sys.argv[1]), exit=True)
+    outcome = os.fdopen(os.dup(1), "wb")
+    os.dup2(2, 1)  # anything else printed goes to stderr, not into the outcome
+    pyboy = _emulator(sys.stdin.buffer.read())
+    stuck_at = start_up(pyboy)
+    if stuck_at is None:
+        state = io.BytesIO()
+        pyboy.save_state(state)
+        outcome.write(b"S" + state.getvalue())
+    else:
+        outcome.write(b"T" + stuck_at.encode())
+    outcome.close()
+
+
+def _start_up_in_worker(rom: bytes) -> tuple[str, Any]:
+    """`start_up` of `rom` in a worker process, stopped after STARTUP_TIMEOUT_S: ("started", the
+    saved state), ("stuck", the stage never reached), ("hung", None) or ("crashed", why)."""
+    # A fresh interpreter on this one's import path: not a fork, as this process may have threads,
+    # and not a multiprocessing child, which the daemonic workers of async vector envs (Gymnasium's
+    # AsyncVectorEnv, SB3's SubprocVecEnv) may not start. It runs beside this `envs` package, which
+    # `-c` puts first on its path, so that no other `envs` where the user is can stand in for it.
+    environment = {**os.environ, "PYTHONPATH": os.pathsep.join(map(str, filter(None, sys.path)))}
+    worker = subprocess.Popen(
+        [sys.executable, "-c", _WORKER, str(STARTUP_TIMEOUT_S)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        cwd=Path(__file__).resolve().parent.parent,
+        env=environment,
+    )
+    try:
+        out, err = worker.communicate(rom, timeout=STARTUP_TIMEOUT_S)
+    except subprocess.TimeoutExpired:
+        return "hung", None
+    finally:
+        if worker.poll() is None:  # timed out, or this process was interrupted (Ctrl-C)
+            worker.kill()
+            worker.communicate()
+    if worker.returncode == 0 and out[:1] == b"S":
+        return "started", out[1:]
+    if worker.returncode == 0 and out[:1] == b"T":
+        return "stuck", out[1:].decode()
+    said = err.decode(errors="replace").strip().splitlines()
+    if said:
+        return "crashed", said[-1]
+    if worker.returncode < 0:
+        return "crashed", f"killed by {signal.Signals(-worker.returncode).name}"
+    return "crashed", f"exit status {worker.returncode}"
 
 
 class SuperMarioLandEnv(FrameRendering, Env[np.ndarray, int]):
@@ -230,10 +362,15 @@ class SuperMarioLandEnv(FrameRendering, Env[np.ndarray, int]):
 
     ## Starting State
 
-    World 1-1, 400 on the clock, 2 lives to spare, on the first frame the game can be played:
-    start-up goes through the title screen once (each wait bounded at 3,600 frames, else a
-    `RuntimeError`), saves the emulator's state in memory, and every `reset()` loads it again
-    (no reboot). The game's randomness comes from the timer's DIV register, which
+    World 1-1, 400 on the clock, 2 lives to spare, on the first frame the game can be played.
+    The first `reset()` starts the game up: a worker process (a fresh Python, about a second)
+    boots the ROM and goes through the title screen, each wait bounded at 3,600 frames
+    (`STARTUP_FRAMES`), and hands back the emulator's saved state, which the env loads into its
+    own PyBoy; every `reset()` loads it again (no reboot). The worker is stopped after 60 s
+    (`STARTUP_TIMEOUT_S`): on some bytes, as a damaged dump can hold, one tick of the emulator
+    never returns, and no bound on frames inside this process could end it. A process starts
+    each ROM once: the envs of a vector env, and any later env of the same bytes, share the
+    state (or the error). The game's randomness comes from the timer's DIV register, which
     each reset sets to a value drawn from `self.np_random`: the same seed, the same game.
 
     ## Episode End
@@ -258,7 +395,7 @@ class SuperMarioLandEnv(FrameRendering, Env[np.ndarray, int]):
     | Parameter                | Type      | Default   | Description                            |
     |--------------------------|-----------|-----------|----------------------------------------|
     | `rom_path`               | **str**   | `None`    | the ROM; `None`: `$DQN_ARCADE_SML_ROM` |
-    | `frameskip`              | **int**   | `4`       | frames a step, buttons held throughout |
+    | `frameskip`              | **int**   | `4`       | frames a step (1-3600), buttons held  |
     | `obs_type`               | **str**   | `"tiles"` | `"tiles"` (game area) or `"pixels"`    |
     | `progress_reward`        | **float** | `0.1`     | reward a pixel of progress right       |
     | `life_loss_penalty`      | **float** | `10.0`    | cost of a lost life (and game over)    |
@@ -267,8 +404,13 @@ class SuperMarioLandEnv(FrameRendering, Env[np.ndarray, int]):
     | `terminate_on_life_loss` | **bool**  | `False`   | end the episode at the first life lost |
     | `render_mode`            | **str**   | `None`    | `"rgb_array"` (the screen) or `"human"` |
 
-    A missing ROM file raises `FileNotFoundError`; a file that is not a Game Boy ROM, or is another
-    game's (the error names its title), raises `ValueError`, both from `gym.make`.
+    A missing ROM file raises `FileNotFoundError` from `gym.make`. A ROM the env cannot play
+    raises `RomError`, a `ValueError` (so the agents' commands report it in one line): from
+    `gym.make`, a file that is not a Game Boy ROM, one that fails the header checksum (0x14D) or
+    the global checksum (0x14E-0x14F), as a damaged dump does (the error says which), or another
+    game's (the error names its title); from the first `reset()`, one PyBoy cannot run, one whose
+    start-up does not reach its title screen or world 1-1 within 3,600 frames, or one that hangs
+    the emulator or makes its worker die. `frameskip` is at most 3,600, a minute of play a step.
 
     `render_mode="human"` opens a pygame window (the screen scaled 3 times) at the Game Boy's 60
     frames a second. To play: `python -m agents.human --env SuperMarioLand-v0 --rom
@@ -281,6 +423,10 @@ class SuperMarioLandEnv(FrameRendering, Env[np.ndarray, int]):
       wrapper's; start-up bounds every wait, and the tiles are read from video memory in one go
       (the wrapper's `game_area()` reads them one at a time), using the playfield's scroll on
       its first line for the whole game area.
+    * v0, later, the game unchanged: both checksums of the ROM are verified; start-up runs in a
+      worker process stopped after 60 s, once per ROM in a process; start-up failures are
+      `RomError` (a `ValueError`; a ROM that never reached its title screen was a
+      `RuntimeError`); `frameskip` is at most 3,600.
     """
 
     metadata = {"render_modes": ["human", "rgb_array"], "render_fps": GAME_BOY_FPS // 4}
@@ -298,7 +444,7 @@ class SuperMarioLandEnv(FrameRendering, Env[np.ndarray, int]):
         terminate_on_life_loss: bool = False,
         render_mode: str | None = None,
     ) -> None:
-        self.frameskip = _checked_frameskip(frameskip)
+        self.frameskip = checked_frameskip("SuperMarioLand", frameskip)
         self.obs_type = checked_obs_type("SuperMarioLand", obs_type, OBS_TYPES)
         self.progress_reward = _checked_weight("progress_reward", progress_reward)
         self.life_loss_penalty = _checked_weight("life_loss_penalty", life_loss_penalty)
@@ -368,28 +514,15 @@ class SuperMarioLandEnv(FrameRendering, Env[np.ndarray, int]):
             )
         pyboy_package = _import_pyboy()
         try:
-            pyboy = pyboy_package.PyBoy(
-                io.BytesIO(self._rom), window="null", sound_emulated=False, log_level="ERROR"
-            )
+            pyboy = _emulator(self._rom)
         except (pyboy_package.utils.PyBoyException, KeyError, IndexError, ValueError) as error:
             # PyBoy raises KeyError and friends for header bytes it does not know.
-            raise ValueError(
+            raise RomError(
                 f"PyBoy cannot run {str(self.rom_path)!r} ({error}): SuperMarioLand-v0 needs a "
                 "dump of the Super Mario Land cartridge."
             ) from error
-        pyboy.set_emulation_speed(0)
-        tiles = pyboy.tilemap_background
         try:
-            # The wrapper's start_game(), with its two unbounded waits bounded.
-            self._tick_until(pyboy, lambda: tiles[6:11, 13] == _START, "its title screen")
-            pyboy.tick(3, False)
-            pyboy.button("start")
-            pyboy.tick(1, False)
-            self._tick_until(
-                pyboy,
-                lambda: tiles[0:5, 0] == _MARIO and tiles[5, 1] == _ZERO,
-                "the start of world 1-1",
-            )
+            pyboy.load_state(io.BytesIO(self._started_state()))
             # The base class's start_game() saves the state that reset_game() loads.
             base = pyboy_package.plugins.base_plugin.PyBoyGameWrapper
             base.start_game(pyboy.game_wrapper, timer_div=0)
@@ -398,14 +531,35 @@ class SuperMarioLandEnv(FrameRendering, Env[np.ndarray, int]):
             raise
         self.pyboy, self._wrapper = pyboy, pyboy.game_wrapper
 
-    def _tick_until(self, pyboy, condition, what: str) -> None:
-        for _ in range(STARTUP_FRAMES):
-            pyboy.tick(1, True)  # rendered: the saved state's screen is what reset shows
-            if condition():
-                return
-        raise RuntimeError(
-            f"Super Mario Land did not reach {what} within {STARTUP_FRAMES} frames: is "
-            f"{str(self.rom_path)!r} a good dump of the cartridge?"
+    def _started_state(self) -> bytes:
+        """The emulator's saved state at the ROM's first playable frame: this process's, if a
+        start-up of the same bytes ran here before (the envs of a vector env share one), else
+        a worker's. RomError if start-up failed, now or then."""
+        key = hashlib.sha256(self._rom).digest()
+        with _START_UPS_LOCK:
+            outcome = _START_UPS.get(key)
+            if outcome is None:
+                outcome = _start_up_in_worker(self._rom)
+                if outcome[0] != "crashed":  # a crash may be the machine's (out of memory, say)
+                    _START_UPS[key] = outcome
+        kind, detail = outcome
+        rom = str(self.rom_path)
+        if kind == "started":
+            return detail
+        if kind == "stuck":
+            raise RomError(
+                f"Super Mario Land did not reach {detail} within {STARTUP_FRAMES} frames: is "
+                f"{rom!r} a good dump of the cartridge?"
+            )
+        if kind == "hung":
+            raise RomError(
+                f"{rom!r} hung the emulator during start-up (no playable frame after "
+                f"{STARTUP_TIMEOUT_S:g} s, when its start-up process was stopped): it is likely a "
+                "damaged dump; dump the cartridge again."
+            )
+        raise RomError(
+            f"The start-up process of the emulator died on {rom!r} before the game's first "
+            f"playable frame ({detail}): the ROM may be a damaged dump."
         )
 
     # ---- The Gymnasium API. ----

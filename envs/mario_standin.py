@@ -19,12 +19,16 @@ env and PyBoy's Super Mario Land game wrapper look, and nowhere else:
 - The ground (tile 96, tilemap rows 16-17) and a block are drawn black, and Mario is sprite 0, a
   black 8x8 square, so the tiles and pixels the env observes are not blank.
 
-`stand_in_rom()` builds it; its arguments make the broken ROMs the start-up errors are tested with.
+Its header and global checksums are right, as in a good dump. `stand_in_rom()` builds it; its
+arguments make the broken ROMs the start-up errors are tested with, and `with_checksums` makes the
+checksums of a ROM right again after a test changed some of its bytes.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
+
+from envs.mario import global_checksum, header_checksum
 
 TITLE = "SUPER MARIOLAND"
 ROM_SIZE = 0x8000  # 32 KiB, cartridge type 0x00 (ROM only)
@@ -131,10 +135,14 @@ def _header(rom: bytearray, title: str) -> None:
     rom[0x147] = 0x00  # ROM only
     rom[0x148] = 0x00  # 32 KiB
     rom[0x149] = 0x00  # no cartridge RAM
-    checksum = 0
-    for byte in rom[0x134:0x14D]:
-        checksum = (checksum - byte - 1) & 0xFF
-    rom[0x14D] = checksum
+
+
+def with_checksums(rom: bytes | bytearray) -> bytes:
+    """`rom` with its header checksum (0x14D) and global checksum (0x14E-0x14F) made right."""
+    rom = bytearray(rom)
+    rom[0x14D] = header_checksum(rom)
+    rom[0x14E:0x150] = global_checksum(rom).to_bytes(2, "big")
+    return bytes(rom)
 
 
 def _program(shows_title_screen: bool, starts: bool) -> bytes:
@@ -282,14 +290,24 @@ def _program(shows_title_screen: bool, starts: bool) -> bytes:
     return asm.assemble()
 
 
-def stand_in_rom(title: str = TITLE, shows_title_screen: bool = True, starts: bool = True) -> bytes:
+# An opcode the Sharp LR35902 does not have: on it one PyBoy tick never returns.
+ILLEGAL_OPCODE = 0xD3
+
+
+def stand_in_rom(
+    title: str = TITLE, shows_title_screen: bool = True, starts: bool = True, hangs: bool = False
+) -> bytes:
     """The stand-in ROM. `title` makes another game's cartridge; `shows_title_screen=False` one
-    that never shows "START", `starts=False` one whose title screen ignores START."""
+    that never shows "START", `starts=False` one whose title screen ignores START, `hangs=True`
+    one with an illegal opcode at its entry point, which hangs the emulator when the boot ROM
+    hands over, as a damaged dump can."""
     rom = bytearray(ROM_SIZE)
     program = _program(shows_title_screen, starts)
     rom[0x150 : 0x150 + len(program)] = program
     _header(rom, title)
-    return bytes(rom)
+    if hangs:
+        rom[0x100] = ILLEGAL_OPCODE
+    return with_checksums(rom)
 
 
 def write_stand_in_rom(path: Path, **kwargs: bool | str) -> Path:

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import copy
 from functools import cache
-from pathlib import Path
 from typing import Literal
 
 import torch
@@ -25,17 +24,15 @@ from torch import nn
 
 Precision = Literal["auto", "fp32", "bf16"]
 BF16_CPU_FLAGS = ("avx512_bf16", "amx_bf16")
-"""CPU flags (as Linux lists them in /proc/cpuinfo) of hardware bf16 matrix arithmetic."""
+"""CPU features of hardware bf16 matrix arithmetic (as `torch.cpu.get_capabilities` names them)."""
 
 
 @cache
 def cpu_has_fast_bf16() -> bool:
-    """Whether this CPU does bf16 matrix work in hardware (False where it cannot be told)."""
-    try:
-        flags = Path("/proc/cpuinfo").read_text().split()
-    except OSError:
-        return False
-    return any(flag in flags for flag in BF16_CPU_FLAGS)
+    """Whether this CPU does bf16 matrix work in hardware. (oneDNN's own bf16 check says yes on
+    any AVX-512 CPU, where bf16 is emulated and slower than fp32.)"""
+    capabilities = torch.cpu.get_capabilities()
+    return any(capabilities.get(flag, False) for flag in BF16_CPU_FLAGS)
 
 
 def pick_precision(name: Precision, device: torch.device) -> tuple[str, str]:
@@ -43,7 +40,7 @@ def pick_precision(name: Precision, device: torch.device) -> tuple[str, str]:
     if name != "auto":
         return name, f"--precision {name}"
     if device.type == "cuda":
-        if torch.cuda.is_bf16_supported() and torch.cuda.get_device_capability(device)[0] >= 8:
+        if torch.cuda.is_bf16_supported(including_emulation=False):
             return "bf16", "auto: this GPU computes bf16 in hardware"
         return "fp32", "auto: this GPU has no bf16 hardware"
     if device.type == "cpu" and cpu_has_fast_bf16():

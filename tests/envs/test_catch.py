@@ -10,7 +10,7 @@ from helpers import run_python
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from envs.catch import PIXELS_PER_CELL, CatchEnv, follow_fruit
+from envs.catch import MAX_GRID_SIZE, PIXELS_PER_CELL, CatchEnv, follow_fruit
 
 
 def _state(env: CatchEnv) -> tuple[int, int, int]:
@@ -201,10 +201,22 @@ def test_step_outside_an_episode_is_refused():
         env.step(1)
 
 
-@pytest.mark.parametrize("grid_size", [4, 0, -10, 10.0, "10", True, None])
+@pytest.mark.parametrize("grid_size", [4, 0, -10, 10.0, "10", True, None, 129, 10**5])
 def test_bad_grid_size_is_a_value_error(grid_size):
     with pytest.raises(ValueError, match="grid_size must be"):
         CatchEnv(grid_size=grid_size)
+
+
+def test_grid_size_is_bounded_where_a_rendered_frame_stays_reasonable():
+    """10**5 cells a side took the machine's memory; 128 is the largest board, 4096 pixels a
+    side rendered, and the error says so."""
+    with pytest.raises(ValueError, match=r"from 5 to 128 \(at 128 a rendered frame is 4096 pix"):
+        gym.make("Catch-v0", grid_size=10**5)
+    env = CatchEnv(grid_size=MAX_GRID_SIZE, obs_type="pixels", render_mode="rgb_array")
+    obs, _ = env.reset(seed=0)
+    assert obs.shape == (1024, 1024, 3) and env.render().shape == (4096, 4096, 3)
+    rewards, steps = _play(CatchEnv(grid_size=MAX_GRID_SIZE), follow_fruit, seed=0)
+    assert steps == MAX_GRID_SIZE - 1 and rewards[-1] == 1.0
 
 
 def test_bad_obs_type_and_render_mode_are_value_errors():

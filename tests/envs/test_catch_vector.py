@@ -9,7 +9,7 @@ from gymnasium.vector import AutoresetMode
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from envs.catch import CatchVectorEnv, follow_fruit
+from envs.catch import MAX_NUM_ENVS, CatchVectorEnv, follow_fruit
 
 
 def _pair(num_envs: int, autoreset_mode=AutoresetMode.NEXT_STEP, **kwargs):
@@ -187,3 +187,28 @@ def test_a_saved_state_continues_exactly_in_a_new_env(mode):
             np.testing.assert_array_equal(a, b)
     with pytest.raises(ValueError, match="of 5 sub-envs, and this env has 4"):
         CatchVectorEnv(4).set_state(state)
+
+
+@pytest.mark.parametrize("num_envs", [0, MAX_NUM_ENVS + 1, 10**9, 4.0, True])
+def test_num_envs_is_bounded(num_envs):
+    with pytest.raises(ValueError, match="num_envs must be an int from 1 to 65536"):
+        CatchVectorEnv(num_envs=num_envs)
+
+
+def test_the_most_envs_are_made_and_stepped():
+    envs = CatchVectorEnv(num_envs=MAX_NUM_ENVS)
+    obs, _ = envs.reset(seed=0)
+    assert obs.shape == (MAX_NUM_ENVS, 10, 10)
+    assert envs.step(np.ones(MAX_NUM_ENVS, dtype=np.int64))[0].shape == obs.shape
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "what"),
+    [
+        ({"num_envs": 4096, "grid_size": 128, "obs_type": "pixels"}, "observations"),
+        ({"num_envs": 8192, "render_mode": "rgb_array"}, "observations and rendered frames"),
+    ],
+)
+def test_a_batch_over_two_gib_is_a_value_error_saying_how_big(kwargs, what):
+    with pytest.raises(ValueError, match=f"CatchVectorEnv's {what} for num_envs=.* GiB a batch"):
+        CatchVectorEnv(**kwargs)

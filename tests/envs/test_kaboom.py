@@ -15,7 +15,9 @@ from helpers import run_python
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from envs._checks import MAX_FRAMESKIP
 from envs.kaboom import (
+    ATARI_FPS,
     BOMB_GROUND_TOP,
     BOMB_HEIGHT,
     BOMBER_MAX_X,
@@ -699,9 +701,11 @@ def test_numpy_integer_actions_are_accepted(action):
 @pytest.mark.parametrize(
     ("argument", "value", "message"),
     [
-        ("frameskip", 0, "frameskip must be a positive int"),
+        ("frameskip", 0, r"frameskip must be an int from 1 to 3600 \(a minute of play a step"),
         ("frameskip", (2, 5), "stochastic"),
-        ("frameskip", 4.0, "frameskip must be a positive int"),
+        ("frameskip", 4.0, "frameskip must be an int from 1 to 3600"),
+        ("frameskip", 3601, "frameskip must be an int from 1 to 3600"),
+        ("frameskip", 10**9, "frameskip must be an int from 1 to 3600"),  # 16 GB of draws a step
         ("repeat_action_probability", 1.5, r"must be a number in \[0, 1\]"),
         ("repeat_action_probability", "0.25", r"must be a number in \[0, 1\]"),
         ("max_num_frames_per_episode", 0, "None \\(no cap\\) or a positive int"),
@@ -712,6 +716,12 @@ def test_numpy_integer_actions_are_accepted(action):
 def test_bad_arguments_are_value_errors(argument, value, message):
     with pytest.raises(ValueError, match=message):
         KaboomEnv(**{argument: value})
+
+
+def test_the_largest_frameskip_is_a_minute_of_play_a_step():
+    env = KaboomEnv(frameskip=MAX_FRAMESKIP)
+    env.reset(seed=0)
+    assert env.step(NOOP)[4]["episode_frame_number"] == MAX_FRAMESKIP == 60 * ATARI_FPS
 
 
 def test_steps_and_renders_out_of_place_are_refused():

@@ -1,0 +1,262 @@
+"""Learning from pixels, measured: the runs behind docs/results.md, each experiment one command.
+
+    python benchmarks/pixel_results.py catch      # DQN/Catch-v0: dqn and sb3_dqn, 3 seeds
+    python benchmarks/pixel_results.py kaboom     # Kaboom-v0 against ALE/Kaboom-v5, dqn, 2 seeds
+    python benchmarks/pixel_results.py breakout   # ALE/Breakout-v5: dqn and sb3_dqn, 1 seed
+    python benchmarks/pixel_results.py kaboom --report   # only the table and picture of done runs
+
+Each (env, agent, seed) is `python -m agents AGENT --env ENV --seed SEED --run-dir DIR FLAGS` in
+a process of its own, `--jobs` at a time (each with an equal share of the cores' threads), under
+`--out-dir` (default runs/pixels/<experiment>/); a run with a summary.json is not run again, so an
+experiment can be resumed. Then it writes docs/results/<experiment>.md (the table, the machine, the
+command, the commit each run was trained at) and docs/results/<experiment>.png (the learning
+curves). Peak memory is the run's maximum resident set size (getrusage of the child).
+
+The Atari-scale runs use the atari preset with a budget that fits a 2-core CPU: 300,000 agent
+steps, learning from step 20,000, epsilon 1 to 0.01 over the first 10% (30,000 steps), a
+100,000-transition replay buffer (SB3 keeps obs and next_obs whole: 5.6 GB at that size).
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import os
+import platform
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+ATARI_300K = ["--total-timesteps", "300000", "--learning-starts", "20000",
+              "--exploration-fraction", "0.1", "--buffer-size", "100000"]  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Experiment:
+    envs: tuple[str, ...]
+    agents: tuple[str, ...]
+    seeds: tuple[int, ...]
+    flags: tuple[str, ...] = ()
+    threshold: float | None = None
+    """the training return whose first crossing is reported as 'steps to'"""
+    players: bool = False
+    """draw the scores of a random and a scripted player on each env (Kaboom's) across the
+    picture, measured as benchmarks/kaboom_speed.py measures them"""
+
+
+EXPERIMENTS = {
+    # The catch preset (the agents' own for Catch ids), through the Nature CNN.
+    "catch": Experiment(("DQN/Catch-v0",), ("dqn", "sb3_dqn"), (1, 2, 3), threshold=0.9),
+    "kaboom": Experiment(
+        ("Kaboom-v0", "ALE/Kaboom-v5"),
+        ("dqn",),
+        (1, 2),
+        tuple(ATARI_300K),
+        players=True,
+    ),
+    "breakout": Experiment(("ALE/Breakout-v5",), ("dqn", "sb3_dqn"), (1,), tuple(ATARI_300K)),
+}
+
+
+def _run_dir(out_dir: Path, env_id: str, agent: str, seed: int) -> Path:
+    return out_dir / env_id.replace("/", "_") / f"{agent}__seed{seed}"
+
+
+def _train(run_dir: Path, env_id: str, agent: str, seed: int, flags: tuple[str, ...],
+           threads: int) -> None:  # fmt: skip
+    """One run in a child process; its peak memory goes to run_dir/peak_mib.txt."""
+    if run_dir.exists():  # a run cut short: start it again from nothing
+        for path in sorted(run_dir.rglob("*"), reverse=True):
+            path.unlink() if path.is_file() else path.rmdir()
+    run_dir.mkdir(parents=True, exist_ok=True)
+    command = [sys.executable, "-m", "agents", agent, "--env", env_id, "--seed", str(seed),
+               "--run-dir", str(run_dir), *flags]  # fmt: skip
+    environment = {**os.environ, "OMP_NUM_THREADS": str(threads)}
+    with open(run_dir.parent / f"{run_dir.name}.log", "w") as log:
+        process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=environment)
+        _, status, usage = os.wait4(process.pid, 0)
+    (run_dir.parent / f"{run_dir.name}.peak_mib").write_text(f"{usage.ru_maxrss / 1024:.0f}\n")
+    (run_dir.parent / f"{run_dir.name}.commit").write_text(_commit() + "\n")
+    if os.waitstatus_to_exitcode(status) != 0:
+        print(f"  {env_id} {agent} seed {seed}: FAILED, see {log.name}", file=sys.stderr)
+
+
+def _curve(run_dir: Path) -> tuple[list[float], list[float], list[float]]:
+    steps, walls, returns = [], [], []
+    with open(run_dir / "progress.csv", newline="") as file:
+        for row in csv.DictReader(file):
+            if row["mean_return_last_100"] not in ("", "nan"):
+                steps.append(float(row["step"]))
+                walls.append(float(row["wall_seconds"]))
+                returns.append(float(row["mean_return_last_100"]))
+    return steps, walls, returns
+
+
+def _commit() -> str:
+    result = subprocess.run(["git", "-C", str(REPO), "rev-parse", "--short", "HEAD"],
+                            capture_output=True, text=True)  # fmt: skip
+    return result.stdout.strip() or "unknown"
+
+
+def _machine() -> str:
+    from agents.common.precision import cpu_has_fast_bf16
+
+    name = platform.processor() or platform.machine()
+    return f"{os.cpu_count()} cores, {name}, bf16 hardware: {cpu_has_fast_bf16()}"
+
+
+def _player_scores(env_ids: tuple[str, ...]) -> dict[str, float]:
+    """Mean scores of 10 games of a random and of the scripted player on each env."""
+    import numpy as np
+    from kaboom_speed import play  # this folder's
+
+    from envs.kaboom import chase_lowest_bomb
+
+    rng = np.random.default_rng(0)
+    scores = {}
+    for env_id in env_ids:
+        scores[f"random, {env_id}"] = play(env_id, lambda _: int(rng.integers(4)), 10)[0]
+        scores[f"scripted chaser, {env_id}"] = play(env_id, chase_lowest_bomb, 10)[0]
+    return scores
+
+
+def report(name: str, experiment: Experiment, out_dir: Path, command: str) -> str:
+    """docs/results/<name>.md and .png from the runs that finished; returns the table."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    rows = ["| env | agent | seeds | final eval return | steps to "
+            f"{experiment.threshold if experiment.threshold is not None else '-'} | "
+            "train return, last 100 | wall s | steps/s | peak MiB | precision |",
+            "|---|---|---:|---:|---:|---:|---:|---:|---:|---|"]  # fmt: skip
+    figure, axes = plt.subplots(1, 2, figsize=(12, 4.5), layout="constrained")
+    commits: set[str] = set()
+    for env_id in experiment.envs:
+        for agent in experiment.agents:
+            done = [_run_dir(out_dir, env_id, agent, seed) for seed in experiment.seeds]
+            done = [run for run in done if (run / "summary.json").is_file()]
+            if not done:
+                continue
+            summaries = [json.loads((run / "summary.json").read_text()) for run in done]
+            configs = [json.loads((run / "config.json").read_text()) for run in done]
+            curves = [_curve(run) for run in done]
+            evals = np.array([s["eval_mean_return"] for s in summaries], dtype=float)
+            reached = []
+            for steps, _, returns in curves:
+                threshold = experiment.threshold
+                hits = [s for s, r in zip(steps, returns, strict=True)
+                        if threshold is not None and r >= threshold]  # fmt: skip
+                reached.append(hits[0] if hits else None)
+            hit = [r for r in reached if r is not None]
+            to = (
+                "-"
+                if experiment.threshold is None
+                else (f"{np.mean(hit):,.0f} ({len(hit)}/{len(done)})" if hit else "not reached")
+            )
+            peaks = [
+                float((run.parent / f"{run.name}.peak_mib").read_text())
+                for run in done
+                if (run.parent / f"{run.name}.peak_mib").is_file()
+            ]
+            for run in done:
+                if (run.parent / f"{run.name}.commit").is_file():
+                    commits.update((run.parent / f"{run.name}.commit").read_text().split())
+            rows.append(
+                f"| {env_id} | {agent} | {len(done)} | {evals.mean():.2f} ± {evals.std():.2f} | "
+                f"{to} | {np.mean([s['train_mean_return_last_100'] for s in summaries]):.2f} | "
+                f"{np.mean([s['wall_seconds'] for s in summaries]):,.0f} | "
+                f"{np.mean([s['sps'] for s in summaries]):,.0f} | "
+                f"{f'{max(peaks):,.0f}' if peaks else '-'} | "
+                f"{configs[0].get('precision', 'fp32')} |"
+            )
+            for axis, column, label in ((axes[0], 0, "environment steps"),
+                                        (axes[1], 1, "wall time (s)")):  # fmt: skip
+                start = max(curve[column][0] for curve in curves)
+                end = min(curve[column][-1] for curve in curves)
+                grid = np.linspace(start, end, 200)
+                values = np.array([np.interp(grid, c[column], c[2]) for c in curves])
+                (line,) = axis.plot(grid, values.mean(axis=0),
+                                    label=f"{env_id} {agent} ({len(done)} seeds)")  # fmt: skip
+                axis.fill_between(grid, values.min(axis=0), values.max(axis=0), alpha=0.2,
+                                  color=line.get_color())  # fmt: skip
+                axis.set_xlabel(label)
+    # Runs still training (or stopped before their end): where they got, said as such.
+    unfinished = ["", "| run not finished | reached step | train return, last 100 | wall s |",
+                  "|---|---:|---:|---:|"]  # fmt: skip
+    for env_id in experiment.envs:
+        for agent in experiment.agents:
+            for seed in experiment.seeds:
+                run = _run_dir(out_dir, env_id, agent, seed)
+                if (run / "summary.json").is_file() or not (run / "progress.csv").is_file():
+                    continue
+                steps, walls, returns = _curve(run)
+                if not steps:
+                    continue
+                unfinished.append(f"| {env_id} {agent} seed {seed} | {steps[-1]:,.0f} | "
+                                  f"{returns[-1]:.2f} | {walls[-1]:,.0f} |")  # fmt: skip
+                for axis, column in ((axes[0], steps), (axes[1], walls)):
+                    axis.plot(column, returns, linestyle=":",
+                              label=f"{env_id} {agent} seed {seed} (unfinished)")  # fmt: skip
+    if len(unfinished) > 3:
+        rows += unfinished
+    if experiment.players:
+        for axis in axes:  # the scripted player scores hundreds of times what the others do
+            axis.set_yscale("symlog", linthresh=10)
+        for label, value in _player_scores(experiment.envs).items():
+            for axis in axes:
+                axis.axhline(value, linestyle="--", linewidth=1, color="gray")
+                axis.annotate(label, (0.01, value), xycoords=("axes fraction", "data"),
+                              fontsize=8, va="bottom", color="gray")  # fmt: skip
+    axes[0].set_ylabel("training return, mean of the last 100 episodes")
+    for axis in axes:
+        axis.grid(alpha=0.3)
+        axis.legend(loc="lower right", fontsize=8)
+    figure.suptitle(f"{name}: learning curves (band: lowest to highest seed)")
+    results = REPO / "docs" / "results"
+    results.mkdir(parents=True, exist_ok=True)
+    figure.savefig(results / f"{name}.png", dpi=100)
+    plt.close(figure)
+    table = "\n".join(rows)
+    (results / f"{name}.md").write_text(
+        f"# {name}\n\n`{command}`\n\nMachine: {_machine()}; trained at commit(s) "
+        f"{', '.join(sorted(commits))}; "
+        f"{time.strftime('%Y-%m-%d')}.\n\n{table}\n\n![{name}]({name}.png)\n"
+    )
+    return table
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("experiment", choices=sorted(EXPERIMENTS))
+    parser.add_argument("--out-dir", help="default runs/pixels/<experiment>")
+    parser.add_argument("--jobs", type=int, default=2, help="runs at once (default 2)")
+    parser.add_argument("--report", action="store_true", help="no training: report what is done")
+    options = parser.parse_args()
+    experiment = EXPERIMENTS[options.experiment]
+    out_dir = Path(options.out_dir or f"runs/pixels/{options.experiment}")
+    if not options.report:
+        from concurrent.futures import ThreadPoolExecutor
+
+        runs = [(env_id, agent, seed) for seed in experiment.seeds for env_id in experiment.envs
+                for agent in experiment.agents]  # fmt: skip
+        todo = [run for run in runs if not (_run_dir(out_dir, *run) / "summary.json").is_file()]
+        threads = max(1, (os.cpu_count() or 1) // max(1, options.jobs))
+        print(f"{len(todo)} run(s) to train, {options.jobs} at a time", file=sys.stderr)
+        with ThreadPoolExecutor(max_workers=options.jobs) as pool:
+            futures = [pool.submit(_train, _run_dir(out_dir, *run), *run, experiment.flags,
+                                   threads) for run in todo]  # fmt: skip
+            for future in futures:
+                future.result()
+    command = "python benchmarks/pixel_results.py " + options.experiment
+    print(report(options.experiment, experiment, out_dir, command))
+
+
+if __name__ == "__main__":
+    main()
