@@ -7,8 +7,9 @@
 
 Each (env, agent, seed) is `python -m agents AGENT --env ENV --seed SEED --run-dir DIR FLAGS` in
 a process of its own, `--jobs` at a time (each with an equal share of the cores' threads), under
-`--out-dir` (default runs/pixels/<experiment>/); a run with a summary.json is not run again, so an
-experiment can be resumed. Then it writes docs/results/<experiment>.md (the table, the machine, the
+`--out-dir` (default runs/pixels/<experiment>/); a run with a summary.json is not run again and
+one cut short goes on from its last checkpoint (every 10 minutes), so an experiment can be
+stopped and resumed. Then it writes docs/results/<experiment>.md (the table, the machine, the
 command, the commit each run was trained at) and docs/results/<experiment>.png (the learning
 curves). Peak memory is the run's maximum resident set size (getrusage of the child).
 
@@ -68,18 +69,29 @@ def _run_dir(out_dir: Path, env_id: str, agent: str, seed: int) -> Path:
 
 def _train(run_dir: Path, env_id: str, agent: str, seed: int, flags: tuple[str, ...],
            threads: int) -> None:  # fmt: skip
-    """One run in a child process; its peak memory goes to run_dir/peak_mib.txt."""
-    if run_dir.exists():  # a run cut short: start it again from nothing
-        for path in sorted(run_dir.rglob("*"), reverse=True):
-            path.unlink() if path.is_file() else path.rmdir()
-    run_dir.mkdir(parents=True, exist_ok=True)
-    command = [sys.executable, "-m", "agents", agent, "--env", env_id, "--seed", str(seed),
-               "--run-dir", str(run_dir), *flags]  # fmt: skip
+    """One run in a child process; its peak memory goes to <run>.peak_mib beside it.
+
+    A run cut short (stopped, killed, the machine gone) goes on from its last checkpoint with
+    `--resume`, its log appended to; one with no checkpoint yet starts again from nothing."""
+    resume = (run_dir / "checkpoint.pt").is_file() or (run_dir / "checkpoint.zip").is_file()
+    if resume:
+        command = [sys.executable, "-m", "agents", agent, "--resume", str(run_dir)]
+    else:
+        if run_dir.exists():
+            for path in sorted(run_dir.rglob("*"), reverse=True):
+                path.unlink() if path.is_file() else path.rmdir()
+        run_dir.mkdir(parents=True, exist_ok=True)
+        command = [sys.executable, "-m", "agents", agent, "--env", env_id, "--seed", str(seed),
+                   "--run-dir", str(run_dir), *flags]  # fmt: skip
     environment = {**os.environ, "OMP_NUM_THREADS": str(threads)}
-    with open(run_dir.parent / f"{run_dir.name}.log", "w") as log:
+    with open(run_dir.parent / f"{run_dir.name}.log", "a" if resume else "w") as log:
         process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=environment)
         _, status, usage = os.wait4(process.pid, 0)
-    (run_dir.parent / f"{run_dir.name}.peak_mib").write_text(f"{usage.ru_maxrss / 1024:.0f}\n")
+    peak_file = run_dir.parent / f"{run_dir.name}.peak_mib"
+    peak = usage.ru_maxrss / 1024  # of this process; a resumed run keeps its larger earlier one
+    if resume and peak_file.is_file():
+        peak = max(peak, float(peak_file.read_text()))
+    peak_file.write_text(f"{peak:.0f}\n")
     (run_dir.parent / f"{run_dir.name}.commit").write_text(_commit() + "\n")
     if os.waitstatus_to_exitcode(status) != 0:
         print(f"  {env_id} {agent} seed {seed}: FAILED, see {log.name}", file=sys.stderr)

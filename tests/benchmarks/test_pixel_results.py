@@ -1,0 +1,67 @@
+"""benchmarks/pixel_results.py: a run cut short goes on from its checkpoint, never from nothing."""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+
+SCRIPT = Path(__file__).resolve().parents[2] / "benchmarks" / "pixel_results.py"
+
+
+@pytest.fixture
+def pixel_results(monkeypatch):
+    spec = importlib.util.spec_from_file_location("pixel_results", SCRIPT)
+    module = importlib.util.module_from_spec(spec)
+    monkeypatch.setitem(sys.modules, "pixel_results", module)  # its dataclasses look it up
+    spec.loader.exec_module(module)
+    commands = []
+
+    def popen(command, stdout, **_):
+        commands.append(command)
+        stdout.write("trained\n")
+        return SimpleNamespace(pid=12345)
+
+    monkeypatch.setattr(module.subprocess, "Popen", popen)
+    monkeypatch.setattr(module.os, "wait4", lambda *_: (12345, 0, SimpleNamespace(ru_maxrss=2048)))
+    monkeypatch.setattr(module, "_commit", lambda: "abc1234")
+    module.commands = commands
+    return module
+
+
+def test_a_new_run_starts_with_the_experiments_flags(pixel_results, tmp_path):
+    run_dir = tmp_path / "Kaboom-v0" / "dqn__seed1"
+    pixel_results._train(run_dir, "Kaboom-v0", "dqn", 1, ("--total-timesteps", "300000"), 1)
+    (command,) = pixel_results.commands
+    assert command[:3] == [sys.executable, "-m", "agents"]
+    assert command[3:] == ["dqn", "--env", "Kaboom-v0", "--seed", "1", "--run-dir",
+                           str(run_dir), "--total-timesteps", "300000"]  # fmt: skip
+    assert (tmp_path / "Kaboom-v0" / "dqn__seed1.peak_mib").read_text() == "2\n"
+
+
+def test_a_run_with_a_checkpoint_is_resumed_and_keeps_its_log_and_peak(pixel_results, tmp_path):
+    run_dir = tmp_path / "Kaboom-v0" / "dqn__seed1"
+    run_dir.mkdir(parents=True)
+    (run_dir / "checkpoint.pt").write_bytes(b"weights")
+    (run_dir / "progress.csv").write_text("step\n1000\n")
+    (run_dir.parent / "dqn__seed1.log").write_text("first part\n")
+    (run_dir.parent / "dqn__seed1.peak_mib").write_text("900\n")
+    pixel_results._train(run_dir, "Kaboom-v0", "dqn", 1, ("--total-timesteps", "300000"), 1)
+    assert pixel_results.commands[0][3:] == ["dqn", "--resume", str(run_dir)]
+    assert (run_dir / "checkpoint.pt").read_bytes() == b"weights"
+    assert (run_dir / "progress.csv").is_file()
+    assert (run_dir.parent / "dqn__seed1.log").read_text() == "first part\ntrained\n"
+    assert (run_dir.parent / "dqn__seed1.peak_mib").read_text() == "900\n"
+
+
+def test_a_run_cut_short_before_its_first_checkpoint_starts_again(pixel_results, tmp_path):
+    run_dir = tmp_path / "ALE_Kaboom-v5" / "sb3_dqn__seed2"
+    (run_dir / "tb").mkdir(parents=True)
+    (run_dir / "tb" / "events").write_text("old")
+    (run_dir / "progress.csv").write_text("step\n")
+    pixel_results._train(run_dir, "ALE/Kaboom-v5", "sb3_dqn", 2, (), 1)
+    assert "--run-dir" in pixel_results.commands[0]
+    assert list(run_dir.iterdir()) == []
