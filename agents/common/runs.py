@@ -113,8 +113,10 @@ class EpisodeTracker:
             self.returns[:], self.lengths[:] = state["returns"], state["lengths"]
 
 
-def announce_resume(run_dir: Path, step: int, total_timesteps: int) -> None:
-    """Says on stderr where a resumed run picks up, or that it has no step left to train."""
+def pick_up_run(run_dir: Path, step: int, total_timesteps: int) -> None:
+    """A resumed run's log picks up at its checkpoint's `step` (`trim_progress`), and stderr says
+    where, or that it has no step left to train."""
+    trim_progress(run_dir, step)
     if step >= total_timesteps:
         print(
             f"{run_dir} has trained its {total_timesteps:,} steps already, so it is only evaluated "

@@ -13,7 +13,7 @@ from agents.common.checkpoints import load_checkpoint
 from agents.common.cli import run_main
 from agents.common.command import Agent, PolicyFactory, Trained, load_weights, q_policy, run
 from agents.common.environments import train_spaces
-from agents.common.runs import announce_resume, trim_progress
+from agents.common.runs import pick_up_run
 from agents.pqn.config import PRESETS, Args, validate
 from agents.pqn.learner import Learner
 from agents.pqn.loop import AGENT, CHECKPOINT, Trainer
@@ -29,8 +29,7 @@ class PQNAgent(Agent):
         trainer = Trainer(args, run_dir, device)
         if resume:
             trainer.restore(load_checkpoint(run_dir / CHECKPOINT, AGENT))
-            trim_progress(run_dir, trainer.global_step)
-            announce_resume(run_dir, trainer.global_step, args.total_timesteps)
+            pick_up_run(run_dir, trainer.global_step, args.total_timesteps)
         print(trainer.describe(), file=sys.stderr)
         summary = trainer.train()
         summary["updates"] = trainer.updates

@@ -48,10 +48,9 @@ from agents.common.networks import uses_cnn
 from agents.common.runs import (
     EpisodeTracker,
     Progress,
-    announce_resume,
+    pick_up_run,
     refill_note,
     training_summary,
-    trim_progress,
 )
 from agents.dqn.config import PRESETS, Args, learning_starts_note, validate
 from wrappers import make_dqn_env
@@ -261,8 +260,7 @@ class SB3Agent(Agent):
                 model.learning_starts = refill_note(model.num_timesteps, args.learning_starts)
             tracker.load_state_dict(state["episodes"])
             wall_before = state["wall_seconds"]
-            trim_progress(run_dir, model.num_timesteps)
-            announce_resume(run_dir, model.num_timesteps, args.total_timesteps)
+            pick_up_run(run_dir, model.num_timesteps, args.total_timesteps)
         else:
             model = build_model(args, envs, device)
         setup_backends(args.deterministic)  # over SB3's seeding, which sets cuDNN's flags its way
