@@ -21,6 +21,7 @@ steps, learning from step 20,000, epsilon 1 to 0.01 over the first 10% (30,000 s
 from __future__ import annotations
 
 import argparse
+import contextlib
 import csv
 import json
 import os
@@ -83,6 +84,10 @@ def _train(run_dir: Path, env_id: str, agent: str, seed: int, flags: tuple[str, 
         run_dir.mkdir(parents=True, exist_ok=True)
         command = [sys.executable, "-m", "agents", agent, "--env", env_id, "--seed", str(seed),
                    "--run-dir", str(run_dir), *flags]  # fmt: skip
+    # The commit(s) it trains at, said before it starts so that a run cut short has them too.
+    commit_file = run_dir.parent / f"{run_dir.name}.commit"
+    earlier = commit_file.read_text().split() if resume and commit_file.is_file() else []
+    commit_file.write_text(" ".join(dict.fromkeys([*earlier, _commit()])) + "\n")
     environment = {**os.environ, "OMP_NUM_THREADS": str(threads)}
     with open(run_dir.parent / f"{run_dir.name}.log", "a" if resume else "w") as log:
         process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=environment)
@@ -92,7 +97,6 @@ def _train(run_dir: Path, env_id: str, agent: str, seed: int, flags: tuple[str, 
     if resume and peak_file.is_file():
         peak = max(peak, float(peak_file.read_text()))
     peak_file.write_text(f"{peak:.0f}\n")
-    (run_dir.parent / f"{run_dir.name}.commit").write_text(_commit() + "\n")
     if os.waitstatus_to_exitcode(status) != 0:
         print(f"  {env_id} {agent} seed {seed}: FAILED, see {log.name}", file=sys.stderr)
 
@@ -118,6 +122,10 @@ def _machine() -> str:
     from agents.common.precision import cpu_has_fast_bf16
 
     name = platform.processor() or platform.machine()
+    with contextlib.suppress(OSError):  # Linux: the CPU's model name, not only its architecture
+        models = [line for line in Path("/proc/cpuinfo").read_text().splitlines()
+                  if line.startswith("model name")]  # fmt: skip
+        name = models[0].split(":", 1)[1].strip() if models else name
     return f"{os.cpu_count()} cores, {name}, bf16 hardware: {cpu_has_fast_bf16()}"
 
 
@@ -188,8 +196,7 @@ def report(name: str, experiment: Experiment, out_dir: Path, command: str) -> st
                 f"{f'{max(peaks):,.0f}' if peaks else '-'} | "
                 f"{configs[0].get('precision', 'fp32')} |"
             )
-            for axis, column, label in ((axes[0], 0, "environment steps"),
-                                        (axes[1], 1, "wall time (s)")):  # fmt: skip
+            for axis, column in ((axes[0], 0), (axes[1], 1)):
                 start = max(curve[column][0] for curve in curves)
                 end = min(curve[column][-1] for curve in curves)
                 grid = np.linspace(start, end, 200)
@@ -198,7 +205,6 @@ def report(name: str, experiment: Experiment, out_dir: Path, command: str) -> st
                                     label=f"{env_id} {agent} ({len(done)} seeds)")  # fmt: skip
                 axis.fill_between(grid, values.min(axis=0), values.max(axis=0), alpha=0.2,
                                   color=line.get_color())  # fmt: skip
-                axis.set_xlabel(label)
     # Runs still training (or stopped before their end): where they got, said as such.
     unfinished = ["", "| run not finished | reached step | train return, last 100 | wall s |",
                   "|---|---:|---:|---:|"]  # fmt: skip
@@ -211,11 +217,15 @@ def report(name: str, experiment: Experiment, out_dir: Path, command: str) -> st
                 steps, walls, returns = _curve(run)
                 if not steps:
                     continue
+                if (run.parent / f"{run.name}.commit").is_file():
+                    commits.update((run.parent / f"{run.name}.commit").read_text().split())
                 unfinished.append(f"| {env_id} {agent} seed {seed} | {steps[-1]:,.0f} | "
                                   f"{returns[-1]:.2f} | {walls[-1]:,.0f} |")  # fmt: skip
                 for axis, column in ((axes[0], steps), (axes[1], walls)):
                     axis.plot(column, returns, linestyle=":",
                               label=f"{env_id} {agent} seed {seed} (unfinished)")  # fmt: skip
+    if len(rows) == 2:  # no run has finished
+        rows = ["No run has finished yet."]
     if len(unfinished) > 3:
         rows += unfinished
     if experiment.players:
@@ -227,6 +237,8 @@ def report(name: str, experiment: Experiment, out_dir: Path, command: str) -> st
                 axis.annotate(label, (0.01, value), xycoords=("axes fraction", "data"),
                               fontsize=8, va="bottom", color="gray")  # fmt: skip
     axes[0].set_ylabel("training return, mean of the last 100 episodes")
+    axes[0].set_xlabel("environment steps")
+    axes[1].set_xlabel("wall time (s)")
     for axis in axes:
         axis.grid(alpha=0.3)
         axis.legend(loc="lower right", fontsize=8)

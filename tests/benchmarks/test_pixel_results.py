@@ -40,6 +40,7 @@ def test_a_new_run_starts_with_the_experiments_flags(pixel_results, tmp_path):
     assert command[3:] == ["dqn", "--env", "Kaboom-v0", "--seed", "1", "--run-dir",
                            str(run_dir), "--total-timesteps", "300000"]  # fmt: skip
     assert (tmp_path / "Kaboom-v0" / "dqn__seed1.peak_mib").read_text() == "2\n"
+    assert (tmp_path / "Kaboom-v0" / "dqn__seed1.commit").read_text() == "abc1234\n"
 
 
 def test_a_run_with_a_checkpoint_is_resumed_and_keeps_its_log_and_peak(pixel_results, tmp_path):
@@ -49,12 +50,14 @@ def test_a_run_with_a_checkpoint_is_resumed_and_keeps_its_log_and_peak(pixel_res
     (run_dir / "progress.csv").write_text("step\n1000\n")
     (run_dir.parent / "dqn__seed1.log").write_text("first part\n")
     (run_dir.parent / "dqn__seed1.peak_mib").write_text("900\n")
+    (run_dir.parent / "dqn__seed1.commit").write_text("0ld1234\n")
     pixel_results._train(run_dir, "Kaboom-v0", "dqn", 1, ("--total-timesteps", "300000"), 1)
     assert pixel_results.commands[0][3:] == ["dqn", "--resume", str(run_dir)]
     assert (run_dir / "checkpoint.pt").read_bytes() == b"weights"
     assert (run_dir / "progress.csv").is_file()
     assert (run_dir.parent / "dqn__seed1.log").read_text() == "first part\ntrained\n"
     assert (run_dir.parent / "dqn__seed1.peak_mib").read_text() == "900\n"
+    assert (run_dir.parent / "dqn__seed1.commit").read_text() == "0ld1234 abc1234\n"
 
 
 def test_a_run_cut_short_before_its_first_checkpoint_starts_again(pixel_results, tmp_path):
