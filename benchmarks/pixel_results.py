@@ -26,6 +26,7 @@ import csv
 import json
 import os
 import platform
+import re
 import subprocess
 import sys
 import time
@@ -112,6 +113,16 @@ def _curve(run_dir: Path) -> tuple[list[float], list[float], list[float]]:
     return steps, walls, returns
 
 
+def _precision(run_dir: Path, config: dict) -> str:
+    """The precision a run computed in: its config's, or for `auto` what its log says it chose."""
+    precision = config.get("precision", "fp32")
+    log = run_dir.parent / f"{run_dir.name}.log"
+    if precision == "auto" and log.is_file():
+        chosen = re.search(r"precision (\w+) \(auto", log.read_text())
+        return f"{chosen[1]} (auto)" if chosen else precision
+    return precision
+
+
 def _commit() -> str:
     result = subprocess.run(["git", "-C", str(REPO), "rev-parse", "--short", "HEAD"],
                             capture_output=True, text=True)  # fmt: skip
@@ -194,7 +205,7 @@ def report(name: str, experiment: Experiment, out_dir: Path, command: str) -> st
                 f"{np.mean([s['wall_seconds'] for s in summaries]):,.0f} | "
                 f"{np.mean([s['sps'] for s in summaries]):,.0f} | "
                 f"{f'{max(peaks):,.0f}' if peaks else '-'} | "
-                f"{configs[0].get('precision', 'fp32')} |"
+                f"{_precision(done[0], configs[0])} |"
             )
             for axis, column in ((axes[0], 0), (axes[1], 1)):
                 start = max(curve[column][0] for curve in curves)
