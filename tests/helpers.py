@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import json
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -20,6 +21,22 @@ def run_python(
     return subprocess.run(
         [sys.executable, *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout
     )
+
+
+def interrupted_once_learning(*args: str) -> str:
+    """Starts `python *args` (a training command), sends SIGINT once its first progress line says
+    learning is under way, checks that it exits 130 and returns its stderr."""
+    process = subprocess.Popen(
+        [sys.executable, *args], cwd=REPO_ROOT, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL,
+        text=True, env={**os.environ, "PYTHONPATH": str(REPO_ROOT)},
+    )  # fmt: skip
+    for line in process.stderr:
+        if line.startswith("step "):  # the first progress line: learning is under way
+            break
+    process.send_signal(signal.SIGINT)
+    err = process.stderr.read()
+    assert process.wait(timeout=60) == 130, err
+    return err
 
 
 def train_runs(root: Path, agents: tuple[str, ...], *flags: str) -> dict[str, Path]:

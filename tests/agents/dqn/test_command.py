@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import json
-import os
-import signal
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 import torch
-from helpers import REPO_ROOT, progress_rows, run_python, summary_of
+from helpers import (
+    interrupted_once_learning,
+    progress_rows,
+    run_python,
+    summary_of,
+)
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
 from agents.common.runs import SUMMARY_KEYS, TIMING_KEYS
@@ -87,19 +89,9 @@ def test_same_seed_same_summary_and_another_seed_differs(tmp_path):
 
 def test_an_interrupted_run_resumes_where_it_stopped(tmp_path):
     run_dir = tmp_path / "run"
-    command = [sys.executable, "-m", "agents.dqn", "--total-timesteps", "200000",
-               "--log-frequency", "500", "--learning-starts", "200",
-               "--run-dir", str(run_dir)]  # fmt: skip
-    process = subprocess.Popen(
-        command, cwd=REPO_ROOT, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True,
-        env={**os.environ, "PYTHONPATH": str(REPO_ROOT)},
-    )  # fmt: skip
-    for line in process.stderr:
-        if line.startswith("step "):  # the first progress line: learning is under way
-            break
-    process.send_signal(signal.SIGINT)
-    err = process.stderr.read()
-    assert process.wait(timeout=60) == 130, err
+    err = interrupted_once_learning("-m", "agents.dqn", "--total-timesteps", "200000",
+                                    "--log-frequency", "500", "--learning-starts", "200",
+                                    "--run-dir", str(run_dir))  # fmt: skip
     assert "stopped by SIGINT; saved the checkpoint at step" in err and f"--resume {run_dir}" in err
     stopped = torch.load(run_dir / "checkpoint.pt", weights_only=True)
     stopped_at = stopped["global_step"]

@@ -4,15 +4,17 @@ its refusals of what cannot work, in-process."""
 from __future__ import annotations
 
 import json
-import os
-import signal
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 import torch
-from helpers import REPO_ROOT, progress_rows, run_python, summary_of
+from helpers import (
+    interrupted_once_learning,
+    progress_rows,
+    run_python,
+    summary_of,
+)
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
 import agents.pqn as pqn
@@ -68,17 +70,7 @@ def test_an_interrupted_run_resumes_into_the_uninterrupted_run_exactly(catch_run
     """Stopped at any moment, a run checkpoints once the update under way is done; resumed in a
     new process, it ends with the weights and progress rows of the run that was never stopped."""
     run_dir = tmp_path / "run"
-    process = subprocess.Popen(
-        [sys.executable, "-m", "agents.pqn", "--run-dir", str(run_dir)],
-        cwd=REPO_ROOT, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True,
-        env={**os.environ, "PYTHONPATH": str(REPO_ROOT)},
-    )  # fmt: skip
-    for line in process.stderr:
-        if line.startswith("step "):  # the first progress line: learning is under way
-            break
-    process.send_signal(signal.SIGINT)
-    err = process.stderr.read()
-    assert process.wait(timeout=60) == 130, err
+    err = interrupted_once_learning("-m", "agents.pqn", "--run-dir", str(run_dir))
     assert "SIGINT: stopping once the update under way is done" in err
     assert "stopped by SIGINT; saved the checkpoint at step" in err and f"--resume {run_dir}" in err
     stopped_at = torch.load(run_dir / "checkpoint.pt", weights_only=True)["global_step"]
