@@ -8,6 +8,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -37,6 +38,15 @@ def interrupted_once_learning(*args: str) -> str:
     err = process.stderr.read()
     assert process.wait(timeout=60) == 130, err
     return err
+
+
+def wait_for_file(path: Path, process: subprocess.Popen, seconds: float = 120) -> None:
+    """Waits until `path` exists (a marker a run writes), while `process` runs, for at most
+    `seconds`; fails with the process's output if it never appears."""
+    deadline = time.monotonic() + seconds
+    while not path.exists() and process.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert path.exists(), process.communicate(timeout=60)
 
 
 def train_runs(root: Path, agents: tuple[str, ...], *flags: str) -> dict[str, Path]:

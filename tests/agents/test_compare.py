@@ -10,14 +10,13 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import matplotlib.colors
 import matplotlib.image
 import numpy as np
 import pytest
-from helpers import REPO_ROOT
+from helpers import REPO_ROOT, wait_for_file
 from plugin_agents import install_plugins
 
 from agents.common.cli import UsageError
@@ -151,10 +150,7 @@ def test_sigterm_stops_the_runs_and_writes_the_tables_of_what_finished(tmp_path)
         cwd=REPO_ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )  # fmt: skip
     marker = markers / "sleepy-seed1.pid"
-    deadline = time.monotonic() + 120
-    while not marker.exists() and process.poll() is None and time.monotonic() < deadline:
-        time.sleep(0.1)
-    assert marker.exists(), process.communicate(timeout=60)
+    wait_for_file(marker, process)
     process.send_signal(signal.SIGTERM)
     stdout, stderr = process.communicate(timeout=120)
     assert process.returncode == 128 + signal.SIGTERM, stderr

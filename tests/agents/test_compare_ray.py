@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from helpers import REPO_ROOT
+from helpers import REPO_ROOT, wait_for_file
 from plugin_agents import install_plugins
 
 from agents.common.cli import UsageError
@@ -176,11 +176,7 @@ def interrupted(
         cwd=REPO_ROOT, env=head.environment, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
         text=True,
     )  # fmt: skip
-    marker = markers / "sleepy-seed1.pid"
-    deadline = time.monotonic() + 120
-    while not marker.exists() and process.poll() is None and time.monotonic() < deadline:
-        time.sleep(0.1)
-    assert marker.exists(), process.communicate(timeout=60)
+    wait_for_file(markers / "sleepy-seed1.pid", process)
     process.send_signal(signal.SIGINT)
     stdout, stderr = process.communicate(timeout=120)
     return Interrupted(out_dir, process.returncode, stdout, stderr)
