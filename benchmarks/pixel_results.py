@@ -54,11 +54,13 @@ class Experiment:
 EXPERIMENTS = {
     # The catch preset (the agents' own for Catch ids), through the Nature CNN.
     "catch": Experiment(("DQN/Catch-v0",), ("dqn", "sb3_dqn"), (1, 2, 3), threshold=0.9),
+    # ALE's Kaboom reports 1 life until its game is over, so a lost bucket is never terminal
+    # there; ours reports its buckets. Without life loss as terminal, both are one problem.
     "kaboom": Experiment(
         ("Kaboom-v0", "ALE/Kaboom-v5"),
         ("dqn",),
         (1, 2),
-        tuple(ATARI_300K),
+        (*ATARI_300K, "--no-terminal-on-life-loss"),
         players=True,
     ),
     "breakout": Experiment(("ALE/Breakout-v5",), ("dqn", "sb3_dqn"), (1,), tuple(ATARI_300K)),

@@ -541,9 +541,14 @@ def play_frame(state: KaboomState, action: int, turn_draw: float) -> None:
     move, fire = _INPUTS[action]
     if move:
         state.bucket_x = min(max(state.bucket_x + move, BUCKET_MIN_X), BUCKET_MAX_X)
+    if phase == WAITING:
+        # The bomber stands still, a bomb in his hand, until FIRE: ALE's frames show him so,
+        # and a still screen is how a player (or an agent) tells that the game waits for FIRE.
+        if fire:
+            state.phase, state.drop_timer = PLAYING, 1  # he lets go of his bomb next frame
+        return
 
-    # Waiting for FIRE, the bomber strolls as in group 1, a bomb in his hand.
-    rules = GROUPS[0] if phase == WAITING else group_rules(state.group)
+    rules = group_rules(state.group)
     x = state.bomber_x + state.bomber_direction * rules.bomber_speed
     if x <= _BOMBER_MIN:
         x, state.bomber_direction = _BOMBER_MIN, 1
@@ -552,11 +557,6 @@ def play_frame(state: KaboomState, action: int, turn_draw: float) -> None:
     elif turn_draw < rules.turn_chance:
         state.bomber_direction = -state.bomber_direction
     state.bomber_x = x
-
-    if phase == WAITING:
-        if fire:
-            state.phase, state.drop_timer = PLAYING, 1  # he lets go of his bomb next frame
-        return
     _drop_and_fall(state, rules)
 
 
@@ -777,7 +777,7 @@ class KaboomEnv(FrameRendering, Env[np.ndarray, int]):
 
     Group 1 and its 10 bombs, score 0, 3 buckets centred at the bottom, play waiting for FIRE.
     The bomber stands at a uniformly random place on the wall, facing left or right (both from
-    `self.np_random`), and strolls there until FIRE.
+    `self.np_random`), and stands there until FIRE, as he does on ALE whenever play waits.
 
     ## Episode End
 

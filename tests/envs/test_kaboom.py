@@ -431,6 +431,36 @@ def test_after_a_miss_play_goes_one_group_back_with_half_its_bombs(group):
     assert env.state.bombs_to_drop == math.ceil(group_rules(back).bombs / 2)
 
 
+def _still_frames_while_waiting(env_id: str) -> tuple[int, int]:
+    """NOOPs from a reset until the first miss has blown up: how many of the next 40 frames
+    (4-frame steps) differ from the one before, and how many do once FIRE starts play again."""
+    env = gym.make(env_id, repeat_action_probability=0.0)
+    env.reset(seed=0)
+    if env_id == "Kaboom-v0":
+        env.step(FIRE)  # ALE's reset starts the first group; ours waits for FIRE
+    for _ in range(100):  # the first group falls past the buckets, and blows up
+        frame, *_ = env.step(NOOP)
+    changes = []
+    for action in (NOOP, FIRE):
+        moved = 0
+        for step in range(40):
+            next_frame, *_ = env.step(action if step == 0 else NOOP)
+            moved += int((next_frame != frame).any())
+            frame = next_frame
+        changes.append(moved)
+    env.close()
+    return changes[0], changes[1]
+
+
+@pytest.mark.parametrize("env_id", ["ALE/Kaboom-v5", "Kaboom-v0"])
+def test_while_play_waits_for_fire_nothing_moves_as_on_ale(env_id):
+    # On ALE the bomber stands still until FIRE: a still screen is how an agent can tell that the
+    # game waits for it. Ours once let him stroll, and DQN did not learn to press FIRE.
+    still, playing = _still_frames_while_waiting(env_id)
+    assert still == 0
+    assert playing >= 30
+
+
 def test_groups_follow_each_other_and_each_waits_for_fire():
     env = _game(group=2, bombs_to_drop=0, bombs=[_above_the_buckets()])
     _, reward, _, _, info = env.step(NOOP)  # the last bomb of group 2
