@@ -830,6 +830,8 @@ class KaboomEnv(FrameRendering, Env[np.ndarray, int]):
         - Bomb speeds, drop rates and the bomber's speeds are measured on ALE's frames (groups 1
           to 6; 7 and 8 carry the pattern on), not read from the cartridge; the bomber turns at
           random, with a chance that grows with the group.
+        - A reset waits for FIRE, where ALE's reset starts the first group itself (the DQN
+          pipeline and SB3's `AtariWrapper` press FIRE on reset, so both play from the start).
         - The bucket is lost, and `info["lives"]` drops, on the frame the bomb lands rather than
           after the explosions; when it was the last, the game ends on that frame.
         - `info["lives"]` and `ale.lives()` count the buckets (ALE's are 1 until game over), and
@@ -841,6 +843,9 @@ class KaboomEnv(FrameRendering, Env[np.ndarray, int]):
       and `DQN/Kaboom-v0` ids.
     * v0, later, the game unchanged: `frameskip` is at most 3,600 (a step of 10**9 frames drew
       16 GB of random numbers before its first frame).
+    * v0, before any release, the game changed: while play waits for FIRE the bomber stands
+      still, as on ALE. He used to stroll, so a waiting screen moved like one in play; DQN's
+      first run on that game had not learned by 180,000 steps where ALE's had (docs/results.md).
     """
 
     metadata = {"render_modes": ["human", "rgb_array"], "render_fps": ATARI_FPS // 4}
