@@ -137,8 +137,8 @@ def main() -> None:
         name = f'AtariPreprocessing(gym.make("{env_id}", frameskip=1))'
         print(f"| {name} | {rate:,.0f} | {rate / preprocessed['ALE/Kaboom-v5']:.1f}x |")
     still = steps_per_second(AtariPreprocessing(_StillAtari()), actions, args.seconds, args.repeats)
-    name = "AtariPreprocessing(a game that costs nothing)"
-    print(f"| {name} | {still:,.0f} | {still / preprocessed['ALE/Kaboom-v5']:.1f}x |")
+    still_ratio = still / preprocessed["ALE/Kaboom-v5"]
+    print(f"| AtariPreprocessing(a game that costs nothing) | {still:,.0f} | {still_ratio:.1f}x |")
     ratio = preprocessed["Kaboom-v0"] / preprocessed["ALE/Kaboom-v5"]
     verdict = "met" if ratio >= PREPROCESSED_TARGET_RATIO else "NOT met"
     ceiling = 1e6 / preprocessed["ALE/Kaboom-v5"] / resize_us
@@ -146,7 +146,7 @@ def main() -> None:
         f"\nKaboom-v0 under AtariPreprocessing: {ratio:.1f}x ALE/Kaboom-v5 under it (target >= "
         f"{PREPROCESSED_TARGET_RATIO}x: {verdict}). Its resize alone takes {resize_us:.0f} us a "
         f"step on either game, which caps the ratio at {ceiling:.1f}x; the whole wrapper around "
-        f"a game that costs nothing caps it at {still / preprocessed['ALE/Kaboom-v5']:.1f}x.\n"
+        f"a game that costs nothing caps it at {still_ratio:.1f}x.\n"
     )
 
     policies = {

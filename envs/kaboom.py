@@ -844,8 +844,8 @@ class KaboomEnv(FrameRendering, Env[np.ndarray, int]):
     * v0, later, the game unchanged: `frameskip` is at most 3,600 (a step of 10**9 frames drew
       16 GB of random numbers before its first frame).
     * v0, before any release, the game changed: while play waits for FIRE the bomber stands
-      still, as on ALE. He used to stroll, so a waiting screen moved like one in play; DQN's
-      first run on that game had not learned by 180,000 steps where ALE's had (docs/results.md).
+      still, as on ALE. He used to stroll, so a waiting screen moved like one in play. DQN
+      learned neither version where it learns `ALE/Kaboom-v5` (docs/results.md).
     """
 
     metadata = {"render_modes": ["human", "rgb_array"], "render_fps": ATARI_FPS // 4}

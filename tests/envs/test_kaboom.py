@@ -455,7 +455,7 @@ def _still_frames_while_waiting(env_id: str) -> tuple[int, int]:
 @pytest.mark.parametrize("env_id", ["ALE/Kaboom-v5", "Kaboom-v0"])
 def test_while_play_waits_for_fire_nothing_moves_as_on_ale(env_id):
     # On ALE the bomber stands still until FIRE: a still screen is how an agent can tell that the
-    # game waits for it. Ours once let him stroll, and DQN did not learn to press FIRE.
+    # game waits for it. Ours once let him stroll (docs/results.md, Kaboom).
     still, playing = _still_frames_while_waiting(env_id)
     assert still == 0
     assert playing >= 30
