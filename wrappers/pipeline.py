@@ -246,10 +246,11 @@ def make_dqn_env(
     """`gym.make(env_id)` wrapped in the DQN pipeline (options as for `dqn_wrapper_plan`).
 
     ALE envs, and Kaboom's, are made with `obs_type="grayscale"` (the game's own grayscale, ALE's,
-    costs less than converting RGB) unless `env_kwargs` says otherwise. Ids registered
-    preprocessed (`DQN/...`) are made as they are. With `episode_statistics`, Gymnasium's
-    RecordEpisodeStatistics goes under the pipeline, so `info["episode"]` reports whole games with
-    unclipped scores (for `DQN/...` ids, whose pipeline is fixed, it goes on top).
+    costs less than converting RGB) unless `env_kwargs` or the id's registration names an
+    obs_type. Ids registered preprocessed (`DQN/...`) are made as they are. With
+    `episode_statistics`, Gymnasium's RecordEpisodeStatistics goes under the pipeline, so
+    `info["episode"]` reports whole games with unclipped scores (for `DQN/...` ids, whose
+    pipeline is fixed, it goes on top).
     """
     kwargs = dict(env_kwargs or {})
     if _is_preprocessed(env_id, options):
@@ -262,9 +263,12 @@ def make_dqn_env(
 
 
 def _with_ale_grayscale(env_id: str, kwargs: dict[str, Any]) -> dict[str, Any]:
-    """`kwargs` with `obs_type="grayscale"` for an env with ALE's interface, unless they name
-    an obs_type."""
-    entry_point = _spec(env_id).entry_point
+    """`kwargs` with `obs_type="grayscale"` for an env with ALE's interface, unless they or the
+    id's registration name an obs_type (an id registered with `obs_type="state"` keeps it)."""
+    spec = _spec(env_id)
+    if "obs_type" in kwargs or "obs_type" in spec.kwargs:
+        return kwargs
+    entry_point = spec.entry_point
     if isinstance(entry_point, str) and _speaks_ale(load_env_creator(entry_point)):
         return {"obs_type": "grayscale", **kwargs}
     return kwargs

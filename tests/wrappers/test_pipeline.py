@@ -84,6 +84,22 @@ def test_vector_observations_pass_through_but_for_dtype():
     ]
 
 
+def test_an_obs_type_given_at_registration_is_kept(request):
+    """Kaboom is made in ALE's grayscale for the pipeline, but not over an id's own obs_type: one
+    registered with its state vector gets the vector pipeline, as env_kwargs would give it."""
+    gym.register("test/KaboomState-v0", entry_point="envs.kaboom:KaboomEnv",
+                 kwargs={"obs_type": "state"})  # fmt: skip
+    request.addfinalizer(lambda: gym.registry.pop("test/KaboomState-v0"))
+    for env in (
+        make_dqn_env("test/KaboomState-v0"),
+        make_dqn_env("Kaboom-v0", env_kwargs={"obs_type": "state"}),
+    ):
+        obs, _ = env.reset(seed=0)
+        assert obs.dtype == np.float32 and obs.shape == (32,)
+    assert make_dqn_vector_env("test/KaboomState-v0", 2).single_observation_space.shape == (32,)
+    assert make_dqn_env("Kaboom-v0").observation_space.shape == (4, 84, 84)
+
+
 @pytest.mark.parametrize("env_id", ["ALE/Pong-v5", "PongNoFrameskip-v4"])
 def test_every_agent_step_is_four_emulator_frames(env_id):
     env = make_dqn_env(env_id, noop_max=0)
