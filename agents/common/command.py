@@ -25,6 +25,7 @@ from typing import Any
 
 import numpy as np
 import torch
+from gymnasium import spaces
 from torch import nn
 
 import registry
@@ -274,10 +275,16 @@ def _make_run_dir(run_dir: Path) -> None:
 
 
 def _train(
-    agent: Agent, args: Any, run_dir: Path, device: torch.device, why: str, resume: bool
+    agent: Agent,
+    args: Any,
+    run_dir: Path,
+    observation_space: spaces.Space,
+    device: torch.device,
+    why: str,
+    resume: bool,
 ) -> int:
     """Trains, evaluates and writes the summary; returns the exit status."""
-    precision, precision_why = pick_precision(args.precision, device)
+    precision, precision_why = pick_precision(args.precision, device, observation_space)
     print(
         f"device {device} ({why}); precision {precision} ({precision_why}); "
         f"{setup_backends(args.deterministic)}",
@@ -356,7 +363,8 @@ def run(agent: Agent, argv: list[str] | None = None) -> int:
     resume = "resume" in typed
     args = _resumed_settings(agent, typed) if resume else _settings(agent, typed, None)
     # What is wrong with the env is said before anything is written.
-    device, why = pick_device(args.device, check_env(args.env))
+    observation_space = check_env(args.env)
+    device, why = pick_device(args.device, observation_space)
     run_dir = Path(args.run_dir or default_run_dir(args.env, agent.name, args.seed))
     if not resume:
         _fresh_run_dir(agent, run_dir)
@@ -365,7 +373,7 @@ def run(agent: Agent, argv: list[str] | None = None) -> int:
     config = run_dir / "config.json"
     write_json(config, dataclasses.asdict(args))
     try:
-        return _train(agent, args, run_dir, device, why, resume)
+        return _train(agent, args, run_dir, observation_space, device, why, resume)
     except UsageError:
         if not resume and not (run_dir / "progress.csv").exists():
             config.unlink()  # a run that never started leaves nothing to block the next try

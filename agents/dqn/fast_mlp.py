@@ -284,7 +284,7 @@ def make_learner(
         probe = QNetwork(
             observation_space, num_actions, mlp_hidden=args.mlp_hidden, dueling=args.dueling
         )
-    fp32 = pick_precision(args.precision, device)[0] == "fp32"
+    fp32 = pick_precision(args.precision, device, observation_space)[0] == "fp32"
     fast = args.fast_mlp and fp32 and not args.compile and device.type == "cpu" and supports(probe)
     kind = FastMLPLearner if fast else Learner
     return kind(args, observation_space, num_actions, device)

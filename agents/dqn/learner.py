@@ -59,7 +59,7 @@ class Learner:
         self.optimizer = self.make_optimizer()
         # With bf16, copies of the networks compute; the fp32 ones are the masters that the
         # optimizer steps and checkpoints keep (agents.common.precision).
-        self.precision, _ = pick_precision(args.precision, device)
+        self.precision, _ = pick_precision(args.precision, device, observation_space)
         self.bf16 = self.target_bf16 = None
         online, target = self.q_network, self.target_network
         if self.precision == "bf16":

@@ -38,7 +38,7 @@ class Learner:
         self.optimizer = torch.optim.RAdam(self.q_network.parameters(), lr=args.learning_rate)
         # With bf16, a copy of the network computes; the fp32 one is the master that the
         # optimizer steps and checkpoints keep (agents.common.precision).
-        self.precision, _ = pick_precision(args.precision, device)
+        self.precision, _ = pick_precision(args.precision, device, observation_space)
         self.bf16 = Bf16Compute(self.q_network) if self.precision == "bf16" else None
         module = self.bf16.module if self.bf16 is not None else self.q_network
         self.forward: nn.Module = torch.compile(module) if args.compile else module

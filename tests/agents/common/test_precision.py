@@ -1,5 +1,6 @@
 """--precision: bf16 compute with fp32 master weights agrees with fp32 within a stated tolerance,
-the fp32 path is the plain one bit for bit, and auto picks bf16 only on bf16 hardware."""
+the fp32 path is the plain one bit for bit, and auto picks bf16 only on bf16 hardware and only for
+the Nature CNN."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from gymnasium import spaces
 from agents.common import precision
 from agents.common.precision import pick_precision
 from agents.dqn.config import Args
+from agents.dqn.fast_mlp import FastMLPLearner, make_learner
 from agents.dqn.learner import Learner, td_targets
 
 FRAMES = spaces.Box(0, 255, (4, 84, 84), np.uint8)
@@ -104,6 +106,19 @@ def test_a_checkpoint_loaded_into_a_bf16_learner_computes_with_its_weights():
 @pytest.mark.parametrize(("flags", "expected"), [(True, "bf16"), (False, "fp32")])
 def test_auto_takes_bf16_only_on_a_cpu_that_has_it(monkeypatch, flags, expected):
     monkeypatch.setattr(precision, "cpu_has_fast_bf16", lambda: flags)
-    picked, why = pick_precision("auto", torch.device("cpu"))
+    picked, why = pick_precision("auto", torch.device("cpu"), FRAMES)
     assert picked == expected and why.startswith("auto: this CPU has")
-    assert pick_precision("fp32", torch.device("cpu")) == ("fp32", "--precision fp32")
+    assert pick_precision("fp32", torch.device("cpu"), FRAMES) == ("fp32", "--precision fp32")
+
+
+@pytest.mark.parametrize("flags", [True, False])
+def test_auto_keeps_an_mlp_in_fp32_even_where_bf16_is_fast(monkeypatch, flags):
+    """A small MLP gains nothing from bf16 (and would lose the fast fp32 update), so `auto`
+    takes fp32 for vector observations; asking for bf16 still gets it."""
+    monkeypatch.setattr(precision, "cpu_has_fast_bf16", lambda: flags)
+    vector = spaces.Box(0.0, 1.0, (100,), np.float32)
+    picked, why = pick_precision("auto", torch.device("cpu"), vector)
+    assert (picked, why) == ("fp32", "auto: an MLP's small matrices gain nothing from bf16")
+    assert pick_precision("bf16", torch.device("cpu"), vector)[0] == "bf16"
+    args = Args(env="Catch-v0", learning_starts=10)
+    assert type(make_learner(args, vector, 3, torch.device("cpu"))) is FastMLPLearner
