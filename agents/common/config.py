@@ -36,7 +36,8 @@ class RunArgs:
     """where the networks run; auto picks CUDA when it is available"""
     precision: Literal["auto", "fp32", "bf16"] = "auto"
     """bf16: the networks compute in bfloat16, with fp32 master weights, optimizer state and loss;
-    auto: bf16 where the CPU (AVX512-BF16, AMX) or GPU (Ampere on) has it in hardware, else fp32"""
+    auto: bf16 for the Nature CNN where the CPU (AVX512-BF16, AMX) or GPU (Ampere on) has it in
+    hardware, else fp32 (an MLP always)"""
     deterministic: bool = False
     """deterministic CUDA kernels: the same seed gives the same run on a GPU, a little slower
     (without it cuDNN picks its fastest kernels; CPU runs are deterministic either way)"""
