@@ -4,8 +4,9 @@ bf16 halves the bytes a network moves and, on hardware built for it, runs matrix
 times faster: CPUs with AVX512-BF16 or AMX (recent Xeon and EPYC servers), and CUDA GPUs from
 Ampere on. On a CPU without them bf16 is emulated and slower than fp32, so `auto` takes bf16 only
 where the hardware has it, and only for the Nature CNN: an MLP's matrices are too small to gain,
-and the casts cost more than they save (the catch preset trained 10,000 steps in 1.0-1.4 s in fp32
-and 4.7-5.3 s in bf16 on a 2-core AVX512-BF16 CPU, where fp32 also has the hand-written update).
+and the casts cost more than they save. On a 2-core AVX512-BF16 CPU, `python -m agents.dqn
+--total-timesteps 10000 --precision P` (the catch preset) trained in 1.0-1.4 s with fp32, which
+also has the hand-written update, and 4.7-5.3 s with bf16 (two runs each).
 
 How the bf16 path works (`Bf16Compute`): the optimizer keeps the network's fp32 weights (the
 master copy) and its fp32 state; a bf16 copy of the network computes the forward and backward
