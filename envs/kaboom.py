@@ -53,14 +53,27 @@ PLAYFIELD_LEFT, PLAYFIELD_RIGHT = 8, 152
 WALL_TOP, GROUND_TOP, GROUND_BOTTOM = 7, 47, 189  # the wall is [7, 47), the ground [47, 189)
 BOMBER_TOP, BOMBER_HEIGHT, BOMBER_WIDTH = 19, 32, 7  # 32 rows: with a bomb in hand
 BOMBER_MIN_X, BOMBER_MAX_X = 17, 136  # the bomber's left column
+# Where every game of ALE's starts him (his hat's centre at column 27), running right. The
+# cartridge's randomness starts alike at every game: his path is the same in every game until the
+# player's play (catches, misses, when FIRE comes) sets it apart (`KaboomEnv`'s `bomber_seed`).
+BOMBER_START_X = 24
+# The default `bomber_seed`: the first of seeds 0 to 399 whose opening is ALE's, its first ten bombs
+# falling within 13 pixels of ALE's, bomb by bomb (`python benchmarks/kaboom_diagnosis.py opening`).
+# How a game opens decides whether DQN learns it as it learns ALE's (docs/results.md).
+BOMBER_SEED = 154
 BOMB_HEIGHT, BOMB_WIDTH = 13, 5  # fuse and body
 BOMB_HAND_TOP = 38  # a bomb in the bomber's hand, and where a dropped one starts
 BOMB_GROUND_TOP = GROUND_BOTTOM - BOMB_HEIGHT  # a bomb below this has hit the ground
 BUCKET_HEIGHT, BUCKET_WIDTH = 8, 14
 BUCKET_TOPS = (148, 164, 180)  # the stack, top bucket first; a miss costs the bottom one
 BUCKET_MIN_X, BUCKET_MAX_X = 18, 126  # the stack's left column
-BUCKET_START_X = 72
-BUCKET_SPEED = 3  # pixels a frame while RIGHT or LEFT is held
+BUCKET_START_X = 73
+# ALE turns the cartridge's paddle at a steady rate while LEFT or RIGHT is held, and the buckets
+# follow it: a frame late, halving the gap each frame (at least a pixel), 5 pixels a frame at full
+# speed and a coast of about 11 after release. Fitted to ALE's frames: within 0.5 pixel on average
+# (tests/envs/test_kaboom.py compares the two under random play).
+PADDLE_SPEED = 84  # 1/16 pixel a frame (5.25 pixels) while LEFT or RIGHT is held
+PADDLE_BEYOND = 32  # pixels the paddle turns past either end of the buckets' way
 SCORE_TOP, SCORE_RIGHT, DIGIT_PITCH = 8, 98, 8  # right-aligned, 6x8 digits 8 pixels apart
 
 # After a miss the bombs on screen blow up one by one from the lowest, then the screen flashes.
@@ -71,8 +84,26 @@ FLASH_PERIOD = 4  # frames each flash colour shows
 
 WAITING, PLAYING, EXPLODING = 0, 1, 2  # KaboomState.phase
 
-# Uniform draws come from np_random in blocks: one generator call per few hundred steps.
+# Uniform draws come from a generator in blocks: one generator call per few hundred steps.
 _UNIFORM_BLOCK = 4096
+
+
+class _Uniforms:
+    """Uniform draws in [0, 1) from `source`, pre-drawn in blocks (`take`)."""
+
+    def __init__(self, source: np.random.Generator) -> None:
+        self.source = source
+        self._values: list[float] = []
+        self._index = 0
+
+    def take(self, count: int) -> tuple[list[float], int]:
+        """The pre-drawn values and the index of the `count` this call may use."""
+        i = self._index
+        if i + count > len(self._values):
+            self._values = self.source.random(max(_UNIFORM_BLOCK, count)).tolist()
+            i = 0
+        self._index = i + count
+        return self._values, i
 
 
 @dataclass(frozen=True)
@@ -96,19 +127,21 @@ class GroupRules:
 # Points and bombs are the cartridge's. Speeds are measured on ALE's frames for groups 1 to 6 and
 # carried on for 7 and 8: bombs fall 1, 1.125, 2, 2.125, 3, 3.125, ... pixels a frame and leave the
 # bomber's hand 36 pixels apart in odd groups, about 19 in even ones; the bomber runs about 1, 1.5,
-# 2.5, 3, 3.5, 4 pixels a frame on average. Group 8 repeats forever.
+# 2.5, 3, 3.5, 4 pixels a frame on average. His turns are measured on ALE's frames for groups 1 to
+# 4 (a turn every 15 to 20 frames of running: he keeps near where he is) and carried on. Group 8
+# repeats forever.
 GROUPS = tuple(
     GroupRules(*row)
     for row in (
         # points, bombs, fall_speed, drop_interval, bomber_speed, turn_chance
-        (1, 10, 16, 36, 16, 0.02),
-        (2, 20, 18, 18, 24, 0.025),
-        (3, 30, 32, 18, 40, 0.03),
-        (4, 40, 34, 9, 48, 0.035),
-        (5, 50, 48, 12, 56, 0.04),
-        (6, 75, 50, 6, 64, 0.045),
-        (7, 100, 64, 9, 64, 0.05),
-        (8, 150, 66, 5, 72, 0.06),
+        (1, 10, 16, 36, 16, 0.064),
+        (2, 20, 18, 18, 24, 0.051),
+        (3, 30, 32, 18, 40, 0.059),
+        (4, 40, 34, 9, 48, 0.068),
+        (5, 50, 48, 12, 56, 0.065),
+        (6, 75, 50, 6, 64, 0.065),
+        (7, 100, 64, 9, 64, 0.065),
+        (8, 150, 66, 5, 72, 0.065),
     )
 )
 
@@ -139,6 +172,7 @@ STATE_FIELDS = (
     "bombs_to_drop",
     "waiting",
     "exploding",
+    "paddle_x",
     *(f"bomb{i}_{part}" for i in range(STATE_BOMB_SLOTS) for part in ("x", "y", "present")),
 )
 
@@ -173,6 +207,9 @@ class KaboomState:
     """frames since the episode began"""
     last_action: int = NOOP
     """the action of the last frame, which a sticky action repeats"""
+    paddle: int = BUCKET_START_X * SUBPIXELS + SUBPIXELS // 2
+    """where the paddle is turned to: the buckets' left column it leads them to, in 1/16 pixel
+    (past the ends of their way by up to `PADDLE_BEYOND` pixels). Set it with `bucket_x`."""
 
 
 def _explosion_length(num_bombs: int) -> int:
@@ -517,30 +554,45 @@ def _bombs_to_draw(
 _BOMBER_MIN, _BOMBER_MAX = BOMBER_MIN_X * SUBPIXELS, BOMBER_MAX_X * SUBPIXELS
 
 
-# Each input, by its number: how far it moves the buckets in a frame, and whether it presses FIRE.
+# Each input, by its number: which way it turns the paddle, and whether it presses FIRE.
 _INPUTS = (
     (0, False),  # NOOP
     (0, True),  # FIRE
-    (BUCKET_SPEED, False),  # RIGHT
-    (-BUCKET_SPEED, False),  # LEFT
-    (BUCKET_SPEED, True),  # RIGHT_FIRE
-    (-BUCKET_SPEED, True),  # LEFT_FIRE
+    (1, False),  # RIGHT
+    (-1, False),  # LEFT
+    (1, True),  # RIGHT_FIRE
+    (-1, True),  # LEFT_FIRE
 )
+
+
+_PADDLE_MIN = (BUCKET_MIN_X - PADDLE_BEYOND) * SUBPIXELS
+_PADDLE_MAX = (BUCKET_MAX_X + PADDLE_BEYOND) * SUBPIXELS
+
+
+def _follow_the_paddle(state: KaboomState, turn: int) -> None:
+    """One frame of the paddle and the buckets: the buckets go half the way (at least a pixel)
+    to where the paddle was last frame, and the paddle turns `turn` (-1, 0 or 1) steps."""
+    gap = min(max(state.paddle >> 4, BUCKET_MIN_X), BUCKET_MAX_X) - state.bucket_x
+    if gap > 0:
+        state.bucket_x += max(1, gap >> 1)
+    elif gap < 0:
+        state.bucket_x -= max(1, -gap >> 1)
+    if turn:
+        state.paddle = min(max(state.paddle + turn * PADDLE_SPEED, _PADDLE_MIN), _PADDLE_MAX)
 
 
 def play_frame(state: KaboomState, action: int, turn_draw: float) -> None:
     """Advances `state` by one frame (1/60 s) with `action` held: NOOP, FIRE, RIGHT, LEFT,
     RIGHT_FIRE or LEFT_FIRE. `turn_draw`, uniform in [0, 1), decides whether the bomber turns
     round this frame."""
+    turn, fire = _INPUTS[action]
+    _follow_the_paddle(state, turn)  # in every phase, as on ALE
     phase = state.phase
-    if phase == EXPLODING:  # nothing moves while the bombs go off
+    if phase == EXPLODING:  # nothing else moves while the bombs go off
         state.explosion_timer += 1
         if state.explosion_timer >= _explosion_length(len(state.explosion)):
             state.phase, state.explosion = WAITING, []
         return
-    move, fire = _INPUTS[action]
-    if move:
-        state.bucket_x = min(max(state.bucket_x + move, BUCKET_MIN_X), BUCKET_MAX_X)
     if phase == WAITING:
         # The bomber stands still, a bomb in his hand, until FIRE: ALE's frames show him so,
         # and a still screen is how a player (or an agent) tells that the game waits for FIRE.
@@ -654,18 +706,26 @@ def _observation_space(obs_type: str) -> spaces.Box:
     if obs_type == "grayscale":
         return spaces.Box(0, 255, shape=SCREEN_SHAPE[:2], dtype=np.uint8)
     low = np.zeros(len(STATE_FIELDS), dtype=np.float32)
+    high = np.ones_like(low)
     low[STATE_FIELDS.index("bomber_direction")] = -1.0
-    return spaces.Box(low, np.ones_like(low), dtype=np.float32)
+    paddle = STATE_FIELDS.index("paddle_x")
+    low[paddle], high[paddle] = _x_value(_PADDLE_MIN / SUBPIXELS), _x_value(_PADDLE_MAX / SUBPIXELS)
+    return spaces.Box(low, high, dtype=np.float32)
 
 
 _PLAYFIELD_WIDTH = PLAYFIELD_RIGHT - PLAYFIELD_LEFT
 _BOMB_DROP_SUBPIXELS = (BOMB_GROUND_TOP - BOMB_HAND_TOP) * SUBPIXELS
 
 
+def _x_value(bucket_x: float) -> float:
+    """The buckets' centre at left column `bucket_x`, as the state vector gives an x."""
+    return (bucket_x + BUCKET_WIDTH / 2 - PLAYFIELD_LEFT) / _PLAYFIELD_WIDTH
+
+
 def state_vector(state: KaboomState) -> np.ndarray:
     """`obs_type="state"`: the game as the float32 vector that `STATE_FIELDS` names."""
     values = [
-        (state.bucket_x + BUCKET_WIDTH / 2 - PLAYFIELD_LEFT) / _PLAYFIELD_WIDTH,
+        _x_value(state.bucket_x),
         state.buckets / MAX_BUCKETS,
         (state.bomber_x / SUBPIXELS + BOMBER_WIDTH / 2 - PLAYFIELD_LEFT) / _PLAYFIELD_WIDTH,
         state.bomber_direction,
@@ -673,11 +733,12 @@ def state_vector(state: KaboomState) -> np.ndarray:
         state.bombs_to_drop / GROUPS[-1].bombs,
         state.phase == WAITING,
         state.phase == EXPLODING,
+        _x_value(state.paddle / SUBPIXELS),
     ]
     for x, y in state.bombs[:STATE_BOMB_SLOTS]:
         values += (
             (x + BOMB_WIDTH / 2 - PLAYFIELD_LEFT) / _PLAYFIELD_WIDTH,
-            (y - BOMB_HAND_TOP * SUBPIXELS) / _BOMB_DROP_SUBPIXELS,
+            min(1.0, (y - BOMB_HAND_TOP * SUBPIXELS) / _BOMB_DROP_SUBPIXELS),  # 1: the ground
             1.0,
         )
     values += (0.0,) * (len(STATE_FIELDS) - len(values))
@@ -695,14 +756,14 @@ class KaboomEnv(FrameRendering, Env[np.ndarray, int]):
 
     | group | points a bomb | bombs | fall | drop | run | turn |
     |-------|---------------|-------|------|------|-----|------|
-    | 1     | 1             | 10    | 1    | 36   | 1   | 2%   |
-    | 2     | 2             | 20    | 1.13 | 18   | 1.5 | 2.5% |
-    | 3     | 3             | 30    | 2    | 18   | 2.5 | 3%   |
-    | 4     | 4             | 40    | 2.13 | 9    | 3   | 3.5% |
-    | 5     | 5             | 50    | 3    | 12   | 3.5 | 4%   |
-    | 6     | 6             | 75    | 3.13 | 6    | 4   | 4.5% |
-    | 7     | 7             | 100   | 4    | 9    | 4   | 5%   |
-    | 8+    | 8             | 150   | 4.13 | 5    | 4.5 | 6%   |
+    | 1     | 1             | 10    | 1    | 36   | 1   | 6.4% |
+    | 2     | 2             | 20    | 1.13 | 18   | 1.5 | 5.1% |
+    | 3     | 3             | 30    | 2    | 18   | 2.5 | 5.9% |
+    | 4     | 4             | 40    | 2.13 | 9    | 3   | 6.8% |
+    | 5     | 5             | 50    | 3    | 12   | 3.5 | 6.5% |
+    | 6     | 6             | 75    | 3.13 | 6    | 4   | 6.5% |
+    | 7     | 7             | 100   | 4    | 9    | 4   | 6.5% |
+    | 8+    | 8             | 150   | 4.13 | 5    | 4.5 | 6.5% |
 
     fall: pixels a bomb falls each frame; drop: frames between two bombs; run: pixels the bomber
     runs each frame; turn: the chance each frame that he turns round. A bomb that reaches the
@@ -722,8 +783,13 @@ class KaboomEnv(FrameRendering, Env[np.ndarray, int]):
     and Gymnasium's `AtariPreprocessing` run on it as on ALE's games: on `KaboomNoFrameskip-v0`,
     registered as ALE's `*NoFrameskip-v4` ids (1 frame a step, no sticky actions), or on
     `gym.make("Kaboom-v0", frameskip=1)`. A game is exact and reproducible: positions are
-    integers (bomb heights and the bomber in 1/16 pixel), and all randomness (the bomber's start
-    and turns, sticky actions) comes from `self.np_random`.
+    integers (bomb heights and the bomber in 1/16 pixel). Sticky actions come from
+    `self.np_random`; the bomber's turns come from a generator of his own, seeded with
+    `bomber_seed` at every reset, so that every game starts with the same bomber, as every game
+    of the cartridge does on ALE (its games differ only as the player's play sets them apart).
+    The default seed opens as ALE's game does (`BOMBER_SEED`: its first ten bombs fall within 13
+    pixels of ALE's); `bomber_seed=None` draws his start and turns from `self.np_random` instead:
+    a harder game, whose opening no player learns by heart.
 
     ## Action Space
 
@@ -733,11 +799,16 @@ class KaboomEnv(FrameRendering, Env[np.ndarray, int]):
     |-----|--------|---------------------------------------------------------|
     | 0   | NOOP   | nothing                                                 |
     | 1   | FIRE   | starts the next group when play waits for it            |
-    | 2   | RIGHT  | moves the buckets 3 pixels right each frame             |
-    | 3   | LEFT   | moves the buckets 3 pixels left each frame              |
+    | 2   | RIGHT  | turns the paddle right: the buckets follow              |
+    | 3   | LEFT   | turns the paddle left: the buckets follow               |
 
-    The buckets stop at the edges of the playfield and stand still while bombs explode. Sticky
-    actions as in ALE v5: on each frame, with probability `repeat_action_probability`, the
+    The buckets move as ALE's paddle moves them (fitted to ALE's frames, `PADDLE_SPEED`): LEFT or
+    RIGHT held turns the paddle 5.25 pixels a frame, and the buckets follow a frame late, going
+    half the way to it each frame (at least a pixel): 5 pixels a frame at full speed, a coast of
+    about 11 pixels after release, and in all 22 pixels for 4 frames held (one step). They stop at
+    the edges of the playfield, but the paddle turns on up to 32 pixels past them, so coming back
+    from an edge held long takes 7 frames before they move. They move while bombs explode too.
+    Sticky actions as in ALE v5: on each frame, with probability `repeat_action_probability`, the
     previous frame's action is taken instead of the one given. Other actions raise `ValueError`.
 
     ## Observation Space
@@ -748,7 +819,7 @@ class KaboomEnv(FrameRendering, Env[np.ndarray, int]):
     colour's luminance as ALE computes it (`to_ale_grayscale`), so where the RGB frames of the two
     games match their grayscale frames match too, pixel for pixel.
 
-    `obs_type="state"`: the game as 32 floats, `Box(low, high, (32,), float32)`, for MLP agents
+    `obs_type="state"`: the game as 33 floats, `Box(low, high, (33,), float32)`, for MLP agents
     (`STATE_FIELDS` names them). An x is a sprite's centre: 0 at the playfield's left edge, 1 at
     its right edge.
 
@@ -762,11 +833,13 @@ class KaboomEnv(FrameRendering, Env[np.ndarray, int]):
     | 5      | `bombs_to_drop`    | bombs of the group not dropped yet / 150         | [0, 1]  |
     | 6      | `waiting`          | 1 while play waits for FIRE                      | {0, 1}  |
     | 7      | `exploding`        | 1 while bombs explode after a miss               | {0, 1}  |
-    | 8 + 3i | `bomb{i}_x`        | x of falling bomb i, i = 0 the lowest            | [0, 1]  |
-    | 9 + 3i | `bomb{i}_y`        | its height: 0 in the bomber's hand, 1 the ground | [0, 1]  |
-    | 10 + 3i| `bomb{i}_present`  | 1 if bomb i falls, else 0 (and its x, y are 0)   | {0, 1}  |
+    | 8      | `paddle_x`         | x the paddle leads the buckets to                | ±0.11   |
+    | 9 + 3i | `bomb{i}_x`        | x of falling bomb i, i = 0 the lowest            | [0, 1]  |
+    | 10 + 3i| `bomb{i}_y`        | its height: 0 in the bomber's hand, 1 the ground | [0, 1]  |
+    | 11 + 3i| `bomb{i}_present`  | 1 if bomb i falls, else 0 (and its x, y are 0)   | {0, 1}  |
 
-    for i = 0 .. 7: at most 8 bombs fall at once (`STATE_BOMB_SLOTS`).
+    for i = 0 .. 7: at most 8 bombs fall at once (`STATE_BOMB_SLOTS`). `paddle_x` lies in
+    [-0.104, 1.090]: the paddle turns past the ends of the buckets' way.
 
     ## Rewards
 
@@ -775,9 +848,11 @@ class KaboomEnv(FrameRendering, Env[np.ndarray, int]):
 
     ## Starting State
 
-    Group 1 and its 10 bombs, score 0, 3 buckets centred at the bottom, play waiting for FIRE.
-    The bomber stands at a uniformly random place on the wall, facing left or right (both from
-    `self.np_random`), and stands there until FIRE, as he does on ALE whenever play waits.
+    Group 1 and its 10 bombs, score 0, 3 buckets in the middle at the bottom (ALE's column 73),
+    play waiting for FIRE. The bomber stands where ALE's does at the start (`BOMBER_START_X`),
+    facing right, and stands there until FIRE, as he does on ALE whenever play waits. With
+    `bomber_seed=None` he stands at a uniformly random place, facing left or right (both from
+    `self.np_random`).
 
     ## Episode End
 
@@ -809,6 +884,7 @@ class KaboomEnv(FrameRendering, Env[np.ndarray, int]):
     | `repeat_action_probability`  | **float** | `0.25`   | sticky actions (ALE v5: 0.25); 0: none |
     | `max_num_frames_per_episode` | **int**   | `108000` | truncation after this many frames     |
     | `obs_type`                   | **str**   | `"rgb"`  | `"rgb"`, `"grayscale"` or `"state"`   |
+    | `bomber_seed`                | **int**   | `154`    | the bomber's seed; None: `np_random`  |
     | `render_mode`                | **str**   | `None`   | `"rgb_array"` (the frame) or `"human"` |
 
     `max_num_frames_per_episode=None` turns the frame cap off. `frameskip` is at most 3,600, a
@@ -823,13 +899,12 @@ class KaboomEnv(FrameRendering, Env[np.ndarray, int]):
     ## Version History
 
     * v0: the cartridge's rules with ALE's interface, and these departures:
-        - LEFT and RIGHT move the buckets at a steady 3 pixels a frame. The cartridge reads a
-          paddle; ALE's emulated paddle starts after a lag of 2 frames, speeds up to about 5
-          pixels a frame and coasts to a stop. 3 pixels a frame, without the lag, gives a
-          scripted player about the score it gets on ALE (`benchmarks/kaboom_speed.py`).
         - Bomb speeds, drop rates and the bomber's speeds are measured on ALE's frames (groups 1
-          to 6; 7 and 8 carry the pattern on), not read from the cartridge; the bomber turns at
-          random, with a chance that grows with the group.
+          to 6; 7 and 8 carry the pattern on), not read from the cartridge. The bomber turns at
+          random with the chance a frame measured on ALE's frames (groups 1 to 4; 5 on carry it
+          on), from a generator of his own that starts alike at every game (as the cartridge's
+          randomness does) but is not the cartridge's: his path is not ALE's. He runs at his
+          average speed without the cartridge's 3-frame halt every 18 frames.
         - A reset waits for FIRE, where ALE's reset starts the first group itself (the DQN
           pipeline and SB3's `AtariWrapper` press FIRE on reset, so both play from the start).
         - The bucket is lost, and `info["lives"]` drops, on the frame the bomb lands rather than
@@ -846,6 +921,17 @@ class KaboomEnv(FrameRendering, Env[np.ndarray, int]):
     * v0, before any release, the game changed: while play waits for FIRE the bomber stands
       still, as on ALE. He used to stroll, so a waiting screen moved like one in play. DQN
       learned neither version where it learns `ALE/Kaboom-v5` (docs/results.md).
+    * v0, before any release, the game changed: the buckets follow a paddle as ALE's do (a
+      frame late, up to 5 pixels a frame, coasting after release, a paddle that turns past the
+      edges, moving while bombs explode), start at ALE's column 73, and `obs_type="state"` has
+      `paddle_x`. They used to move a steady 3 pixels a frame, at once, and stand still while
+      bombs exploded; DQN did not learn that game from its frames (docs/results.md).
+    * v0, before any release, the game changed: every game opens alike, as ALE's do: the bomber
+      starts at ALE's place, turns as often as ALE's (about every 15 to 20 frames), and his
+      turns come from `bomber_seed` (default 154, whose opening is ALE's). He used to start at a
+      random place, turn at random from `np_random` (so no two games began alike;
+      `bomber_seed=None` keeps that) and run about 50 frames between turns (2% a frame in group
+      1), which spread the first bombs across the wall where ALE's fall near its left edge.
     """
 
     metadata = {"render_modes": ["human", "rgb_array"], "render_fps": ATARI_FPS // 4}
@@ -858,6 +944,7 @@ class KaboomEnv(FrameRendering, Env[np.ndarray, int]):
         max_num_frames_per_episode: int | None = MAX_FRAMES_PER_EPISODE,
         obs_type: str = "rgb",
         render_mode: str | None = None,
+        bomber_seed: int | None = BOMBER_SEED,
     ) -> None:
         self.frameskip = checked_frameskip(
             "Kaboom", frameskip, "; ALE's stochastic (low, high) frameskip is not supported"
@@ -874,9 +961,14 @@ class KaboomEnv(FrameRendering, Env[np.ndarray, int]):
         self.state = KaboomState()
         self._screen: _Screen | None = None
         self._grayscale_screen: _Screen | None = None
-        self._uniforms: list[float] = []
-        self._uniform_index = 0
-        self._uniform_source: np.random.Generator | None = None
+        if bomber_seed is not None and not is_int(bomber_seed):
+            raise ValueError(
+                f"Kaboom bomber_seed must be an int, or None to draw the bomber from np_random; "
+                f"got {bomber_seed!r}."
+            )
+        self.bomber_seed = bomber_seed
+        self._sticky: _Uniforms | None = None  # sticky-action draws, from np_random
+        self._turns: _Uniforms | None = None  # the bomber's draws
         self._frame_number = 0
         self._over = True  # step() before reset() is refused like a step after the game
 
@@ -918,13 +1010,18 @@ class KaboomEnv(FrameRendering, Env[np.ndarray, int]):
         self, *, seed: int | None = None, options: dict[str, Any] | None = None
     ) -> tuple[np.ndarray, dict[str, Any]]:
         super().reset(seed=seed)
-        if seed is not None or self._uniform_source is not self.np_random:
-            self._uniform_source, self._uniforms, self._uniform_index = self.np_random, [], 0
+        if seed is not None or self._sticky is None or self._sticky.source is not self.np_random:
+            self._sticky = _Uniforms(self.np_random)
             self._frame_number = 0  # as ALE, which reloads the game when seeded
-        uniforms, i = self._take_uniforms(2)
         self.state = state = KaboomState()
-        state.bomber_x = _BOMBER_MIN + int(uniforms[i] * (_BOMBER_MAX - _BOMBER_MIN + 1))
-        state.bomber_direction = 1 if uniforms[i + 1] < 0.5 else -1
+        if self.bomber_seed is None:
+            self._turns = self._sticky
+            uniforms, i = self._turns.take(2)
+            state.bomber_x = _BOMBER_MIN + int(uniforms[i] * (_BOMBER_MAX - _BOMBER_MIN + 1))
+            state.bomber_direction = 1 if uniforms[i + 1] < 0.5 else -1
+        else:
+            self._turns = _Uniforms(np.random.default_rng(self.bomber_seed))
+            state.bomber_x = BOMBER_START_X * SUBPIXELS
         self._over = False
         if self.render_mode == "human":
             self.render()
@@ -945,17 +1042,19 @@ class KaboomEnv(FrameRendering, Env[np.ndarray, int]):
         # The hot path: plain ints, the frames' random draws taken from a pre-drawn list.
         state = self.state
         score = state.score
-        uniforms, i = self._take_uniforms(2 * frames)
+        sticky_draws, i = self._sticky.take(frames)
+        turn_draws, j = self._turns.take(frames)
         sticky = self.repeat_action_probability
         frame_cap = self.max_num_frames_per_episode or 0
         taken = state.last_action
         terminated = truncated = False
         start_frame = state.frame
         for _ in range(frames):
-            if uniforms[i] >= sticky:
+            if sticky_draws[i] >= sticky:
                 taken = action
-            play_frame(state, taken, uniforms[i + 1])
-            i += 2
+            play_frame(state, taken, turn_draws[j])
+            i += 1
+            j += 1
             state.frame += 1
             if state.buckets == 0 or state.score == MAX_SCORE:
                 terminated = True
@@ -967,15 +1066,6 @@ class KaboomEnv(FrameRendering, Env[np.ndarray, int]):
         self._frame_number += state.frame - start_frame
         self._over = terminated or truncated
         return state.score - score, terminated, truncated
-
-    def _take_uniforms(self, count: int) -> tuple[list[float], int]:
-        """The pre-drawn uniforms and the index of the `count` this call may use."""
-        i = self._uniform_index
-        if i + count > len(self._uniforms):
-            self._uniforms = self._uniform_source.random(max(_UNIFORM_BLOCK, count)).tolist()
-            i = 0
-        self._uniform_index = i + count
-        return self._uniforms, i
 
     def _info(self) -> dict[str, Any]:
         return {
@@ -1134,6 +1224,7 @@ def _describe(value: Any) -> str:
 # ---- A scripted player that reads the frame, for ALE's Kaboom and this one alike. ----
 
 _BOMB_GREY = _PALETTE["m"]  # two rows of every bomb's body; nothing else on screen has it
+_BOMB_BODY = _PALETTE["g"]  # its widest rows, the wall's grey: found only below the wall
 _BUCKET_YELLOW = _PALETTE["y"]
 _BELOW_THE_HAND = BOMB_HAND_TOP + BOMB_HEIGHT + 2  # the first row a bomb reaches once dropped
 CHASE_DEAD_ZONE = 8  # pixels: closer than this the buckets stay put rather than overshoot
@@ -1153,6 +1244,23 @@ def read_frame(frame: np.ndarray) -> tuple[float | None, float | None]:
     columns = np.flatnonzero(yellow.any(axis=0))
     buckets = PLAYFIELD_LEFT + (columns[0] + columns[-1]) / 2 if len(columns) else None
     return bomb, buckets
+
+
+def opening_columns(env: Env, bombs: int = 10) -> list[float]:
+    """The columns where the first `bombs` bombs of a game leave the bomber's hand, on
+    `ALE/Kaboom-v5` or `Kaboom-v0` (RGB, made with `frameskip=1`), played from `reset(seed=0)` by
+    the scripted player, who catches them all. How a game opens: `KaboomEnv`'s `bomber_seed`."""
+    frame, _ = env.reset(seed=0)
+    columns, last_drop = [], -100
+    for frame_number in range(3000):
+        frame, *_ = env.step(chase_lowest_bomb(frame))
+        body = (frame[52:56, PLAYFIELD_LEFT:PLAYFIELD_RIGHT] == _BOMB_BODY).all(axis=-1).any(axis=0)
+        if body.any() and frame_number - last_drop > 8:  # a bomb's body just under the hand
+            columns.append(PLAYFIELD_LEFT + float(np.flatnonzero(body).mean()))
+            last_drop = frame_number
+            if len(columns) == bombs:
+                break
+    return columns
 
 
 def chase_lowest_bomb(frame: np.ndarray) -> int:

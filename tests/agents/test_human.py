@@ -103,7 +103,7 @@ def test_arrow_keys_move_the_kaboom_buckets(keyboard, tmp_path, key, sign):
     assert played["actions"].tolist() == [3 if sign < 0 else 2] * 5  # LEFT, RIGHT
     _, start = read_frame(played["observations"][0])
     _, end = read_frame(played["observations"][-1])
-    assert sign * (end - start) >= 30  # 3 pixels a frame, 4 frames a step, sticky actions aside
+    assert sign * (end - start) >= 30  # up to 5 pixels a frame, 4 frames a step, a frame late
 
 
 def test_atari_ids_play_with_ales_keys_and_the_arrows_for_wasd(keyboard, tmp_path):

@@ -139,10 +139,9 @@ def test_the_same_stack_on_ales_kaboom_and_ours_observes_and_acts_alike(stack):
     the games' screens are the same: the border, wall and score (rows 0 to 18 of the screen, rows
     0 to 6 of the 84x84 frame), pixel for pixel.
 
-    Left out, as the games depart there: the rest of the frame (the bomber starts at a random
-    place, and our buckets one pixel left of ALE's), frames after a move (ALE's paddle lags and
-    speeds up, ours moves 3 pixels a frame: KaboomEnv's Version History) and the rows under the
-    playfield (ALE's Activision logo, left out here)."""
+    Left out, as the games depart there: the rest of the frame (ALE's reset starts play, ours
+    waits for FIRE, so after the pipeline's no-ops the bomber and bombs stand elsewhere: KaboomEnv's
+    Version History) and the rows under the playfield (ALE's Activision logo, left out here)."""
     make, newest_frame = STACKS[stack]
     (theirs, their_obs, their_game), (ours, our_obs, our_game) = (make(game) for game in GAMES)
     assert ours.observation_space == theirs.observation_space

@@ -95,8 +95,8 @@ def test_an_obs_type_given_at_registration_is_kept(request):
         make_dqn_env("Kaboom-v0", env_kwargs={"obs_type": "state"}),
     ):
         obs, _ = env.reset(seed=0)
-        assert obs.dtype == np.float32 and obs.shape == (32,)
-    assert make_dqn_vector_env("test/KaboomState-v0", 2).single_observation_space.shape == (32,)
+        assert obs.dtype == np.float32 and obs.shape == (33,)
+    assert make_dqn_vector_env("test/KaboomState-v0", 2).single_observation_space.shape == (33,)
     assert make_dqn_env("Kaboom-v0").observation_space.shape == (4, 84, 84)
 
 

@@ -1,0 +1,166 @@
+"""Why DQN learns ALE's Kaboom from pixels and not ours: the experiments of docs/results.md.
+
+    python benchmarks/kaboom_diagnosis.py players          # simple players' scores on both games
+    python benchmarks/kaboom_diagnosis.py opening          # the bomber seeds that open as ALE's
+    python benchmarks/kaboom_diagnosis.py learn ale        # DQN, 100,000 steps, on one game:
+    python benchmarks/kaboom_diagnosis.py learn ours       #   ale, ours or foothold
+    python benchmarks/kaboom_diagnosis.py learn foothold   # [--seed 1] [--steps 100000]
+
+`learn` trains agents.dqn (the atari preset, learning from step 20,000, epsilon 1 to 0.01 over the
+first 30,000 steps, a 100,000-transition buffer, no life loss as terminal) on one game, both games
+through the same wrappers: made with `frameskip=1` and ALE's grayscale, then Gymnasium's
+`AtariPreprocessing` (the 4-frame skip with a max over the last two, no-op starts, 84x84) and the
+rest of the DQN pipeline, in Gymnasium's vector env. So what differs is the game alone:
+
+- `ale`: `ALE/Kaboom-v5`'s game (ale-py's `AtariEnv`), not through ale-py's C++ vector env.
+- `ours`: `Kaboom-v0`'s game as it ships.
+- `foothold`: ours with one change for this experiment only: in group 1 the bomber stands at ALE's
+  start column, so the first bombs always fall at the left edge, as ALE's first ones fall near it
+  (`players` shows what that is worth: holding LEFT scores on ALE, not on ours).
+
+The run goes to runs/kaboom-diagnosis/<game>__seed<seed> (its progress.csv has the curve), and the
+last line gives its final training return and evaluation.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import sys
+from pathlib import Path
+
+import gymnasium as gym
+import numpy as np
+
+import registry  # noqa: F401  (our ids, and ale-py's)
+from envs import kaboom
+from envs.kaboom import FIRE, LEFT, chase_lowest_bomb, opening_columns
+
+REPO = Path(__file__).resolve().parent.parent
+GAMES = ("ale", "ours", "foothold")
+
+
+def _ale_game(**kwargs):
+    from ale_py import AtariEnv
+
+    settings = {
+        "game": "kaboom",
+        "obs_type": "grayscale",
+        "frameskip": 1,
+        "repeat_action_probability": 0.25,
+        "max_num_frames_per_episode": 108_000,
+    }
+    return AtariEnv(**{**settings, **kwargs})
+
+
+def _register(game: str) -> str:
+    """The id of `game`, registered with one frame a step and ALE's grayscale (an entry point that
+    is not ale-py's own, so that the agents use Gymnasium's wrappers on either game)."""
+    env_id = f"diagnosis/Kaboom-{game}-v0"
+    if env_id in gym.registry:
+        pass
+    elif game == "ale":
+        gym.register(env_id, entry_point=_ale_game)
+    else:
+        kwargs = {"frameskip": 1, "obs_type": "grayscale"}
+        gym.register(env_id, entry_point="envs.kaboom:KaboomEnv", kwargs=kwargs)
+    if game == "foothold":
+        first, *rest = kaboom.GROUPS
+        kaboom.GROUPS = (dataclasses.replace(first, bomber_speed=0, turn_chance=0.0), *rest)
+    return env_id
+
+
+def learn(game: str, seed: int, steps: int) -> None:
+    from agents.dqn import main
+
+    run_dir = REPO / "runs" / "kaboom-diagnosis" / f"{game}__seed{seed}"
+    main(["--env", _register(game), "--seed", str(seed), "--run-dir", str(run_dir),
+          "--total-timesteps", str(steps), "--learning-starts", "20000",
+          "--exploration-fraction", str(min(1.0, 30_000 / steps)), "--buffer-size", "100000",
+          "--no-terminal-on-life-loss"])  # fmt: skip
+    summary = json.loads((run_dir / "summary.json").read_text())
+    print(f"{game} seed {seed}, {steps:,} steps: training return (last 100) "
+          f"{summary['train_mean_return_last_100']:.2f}, evaluation "
+          f"{summary['eval_mean_return']:.1f} ± {summary['eval_std_return']:.1f}")  # fmt: skip
+
+
+PLAYERS = {
+    "random": lambda frame, rng: int(rng.integers(4)),
+    "FIRE only (buckets stay)": lambda frame, rng: FIRE,
+    "LEFT or FIRE, half each": lambda frame, rng: LEFT if rng.random() < 0.5 else FIRE,
+    "scripted (chase_lowest_bomb)": lambda frame, rng: chase_lowest_bomb(frame),
+}
+
+
+# The games of the players' table: ALE's, ours, and ours with the bomber from np_random (a random
+# start and turns in every game: what our game's opening was before it opened as ALE's).
+TABLE_GAMES = {
+    "ALE/Kaboom-v5": {},
+    "Kaboom-v0": {},
+    "Kaboom-v0, bomber_seed=None": {"bomber_seed": None},
+}
+
+
+def players(games: int) -> None:
+    """Each player's mean score per game on each game of `TABLE_GAMES` (v5 settings: 4 frames a
+    step, sticky actions 0.25), `games` games each, seeds 0, 1, ..."""
+    print(f"| player | {' | '.join(TABLE_GAMES)} |\n|---|{'---:|' * len(TABLE_GAMES)}")
+    for name, player in PLAYERS.items():
+        scores = []
+        for game, kwargs in TABLE_GAMES.items():
+            env_id = game.split(",")[0]
+            env, rng, totals = gym.make(env_id, **kwargs), np.random.default_rng(0), []
+            for seed in range(games):
+                frame, _ = env.reset(seed=seed)
+                total, over = 0.0, False
+                while not over:
+                    frame, reward, terminated, truncated, _ = env.step(player(frame, rng))
+                    total, over = total + reward, terminated or truncated
+                totals.append(total)
+            scores.append(f"{np.mean(totals):.1f} ± {np.std(totals):.1f}")
+            env.close()
+        print(f"| {name} | {' | '.join(scores)} |")
+
+
+def opening(seeds: int) -> list[tuple[float, int]]:
+    """Our game's `bomber_seed`s 0 to `seeds - 1` by how far their first ten bombs fall from
+    ALE's (the largest distance, bomb by bomb), closest first; prints the five closest."""
+    single = {"frameskip": 1, "repeat_action_probability": 0.0}
+    theirs = opening_columns(gym.make("ALE/Kaboom-v5", **single))
+    print("ALE/Kaboom-v5: its first ten bombs at columns", [round(x) for x in theirs])
+    ranked = []
+    for seed in range(seeds):
+        ours = opening_columns(gym.make("Kaboom-v0", bomber_seed=seed, **single))
+        if len(ours) == len(theirs):
+            ranked.append((max(abs(a - b) for a, b in zip(ours, theirs, strict=True)), seed))
+    ranked.sort()
+    for distance, seed in ranked[:5]:
+        print(f"bomber_seed={seed}: within {distance:.0f} pixels")
+    return ranked
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    commands = parser.add_subparsers(dest="command", required=True)
+    run = commands.add_parser("learn", help="train agents.dqn on one game")
+    run.add_argument("game", choices=GAMES)
+    run.add_argument("--seed", type=int, default=1)
+    run.add_argument("--steps", type=int, default=100_000)
+    table = commands.add_parser("players", help="simple players' scores on both games")
+    table.add_argument("--games", type=int, default=10)
+    search = commands.add_parser("opening", help="the bomber seeds whose opening is ALE's")
+    search.add_argument("--seeds", type=int, default=400)
+    options = parser.parse_args(argv)
+    if options.command == "learn":
+        if options.steps < 20_001:
+            parser.error("--steps must be over 20,000: learning starts at step 20,000")
+        learn(options.game, options.seed, options.steps)
+    elif options.command == "opening":
+        opening(options.seeds)
+    else:
+        players(options.games)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

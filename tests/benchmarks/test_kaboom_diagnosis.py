@@ -1,0 +1,74 @@
+"""benchmarks/kaboom_diagnosis.py: both games go through the same wrappers, and only the foothold
+game changes the rules."""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from pathlib import Path
+
+import gymnasium as gym
+import pytest
+from gymnasium.wrappers import AtariPreprocessing
+
+from envs import kaboom
+from wrappers import dqn_wrapper_plan
+
+SCRIPT = Path(__file__).resolve().parents[2] / "benchmarks" / "kaboom_diagnosis.py"
+
+
+@pytest.fixture
+def diagnosis(monkeypatch):
+    monkeypatch.setattr(kaboom, "GROUPS", kaboom.GROUPS)  # the foothold game changes them
+    spec = importlib.util.spec_from_file_location("kaboom_diagnosis", SCRIPT)
+    module = importlib.util.module_from_spec(spec)
+    monkeypatch.setitem(sys.modules, "kaboom_diagnosis", module)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.mark.parametrize("game", ["ale", "ours", "foothold"])
+def test_each_game_goes_through_gymnasiums_atari_preprocessing(diagnosis, game):
+    env = gym.make(diagnosis._register(game))
+    assert env.unwrapped._frameskip == 1
+    assert env.observation_space.shape == (210, 160)
+    plan = dqn_wrapper_plan(env, terminal_on_life_loss=False, clip_rewards=False)
+    assert plan[0][0] is AtariPreprocessing and plan[0][1]["frame_skip"] == 4
+    env.close()
+
+
+def test_only_the_foothold_game_stands_the_first_groups_bomber_still(diagnosis):
+    diagnosis._register("ours")
+    assert kaboom.group_rules(1).bomber_speed > 0
+    diagnosis._register("foothold")
+    assert kaboom.group_rules(1).bomber_speed == 0 and kaboom.group_rules(2).bomber_speed > 0
+    env = kaboom.KaboomEnv(frameskip=1, repeat_action_probability=0.0)
+    env.reset(seed=0)
+    for _ in range(200):
+        env.step(kaboom.FIRE)
+    assert env.state.bomber_x == kaboom.BOMBER_START_X * kaboom.SUBPIXELS
+
+
+def test_players_prints_each_players_scores_on_both_games(diagnosis, capsys):
+    diagnosis.players(games=4)
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0] == f"| player | {' | '.join(diagnosis.TABLE_GAMES)} |"
+    rows = {line.split(" | ")[0].lstrip("| "): line.split(" | ")[1:] for line in lines[2:]}
+    assert set(rows) == set(diagnosis.PLAYERS)
+    means = {name: [float(cell.split(" ± ")[0]) for cell in cells] for name, cells in rows.items()}
+    # The finding: ALE's game opens alike every game, so buckets that stay catch the same bomb in
+    # each of them.
+    assert rows["FIRE only (buckets stay)"][0] == "1.0 ± 0.0"
+    scripted, random = means["scripted (chase_lowest_bomb)"], means["random"]
+    assert all(good > 10 * bad for good, bad in zip(scripted, random, strict=True))
+
+
+def test_learn_refuses_a_budget_that_ends_before_learning(diagnosis):
+    with pytest.raises(SystemExit):
+        diagnosis.main(["learn", "ours", "--steps", "1000"])
+
+
+def test_opening_ranks_the_default_seed_first_of_the_first_two_hundred(diagnosis, capsys):
+    ranked = diagnosis.opening(seeds=200)
+    assert ranked[0][1] == kaboom.BOMBER_SEED and ranked[0][0] <= 14
+    assert "bomber_seed=154: within" in capsys.readouterr().out
