@@ -62,13 +62,15 @@ class NatureCNN(nn.Module):
         self.features = 512
 
     def forward(self, obs: torch.Tensor) -> torch.Tensor:
-        if obs.device.type == "cpu":
-            # oneDNN's CPU convolutions are faster on channels-last images (benchmarks/dqn_speed.py
-            # runs them so); the learner makes the weights channels-last too.
-            obs = obs.contiguous(memory_format=torch.channels_last)
+        # oneDNN's CPU convolutions are faster on channels-last images (benchmarks/dqn_speed.py
+        # runs them so; QNetwork.to_device makes the weights channels-last too); on CUDA the
+        # images go in as the weights are, NCHW. A no-op for stacks already so (the replay
+        # buffer's, agents.dqn.replay).
+        cpu = obs.device.type == "cpu"
+        obs = obs.contiguous(memory_format=torch.channels_last if cpu else torch.contiguous_format)
         # In the weights' dtype (fp32, or bf16 for agents.common.precision): uint8 frames are
-        # exact in either.
-        return self.layers(obs.to(self.layers[0][0].weight.dtype) / 255.0)
+        # exact in either. Scaled in place: the cast is a copy, never the caller's tensor.
+        return self.layers(obs.to(self.layers[0][0].weight.dtype, copy=True).div_(255.0))
 
 
 class MLPTorso(nn.Sequential):

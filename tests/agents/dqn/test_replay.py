@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+import torch
 from gymnasium import spaces
 
 from agents.dqn.replay import ReplayBuffer
@@ -105,6 +106,16 @@ def test_one_step_samples_are_exactly_the_transitions_the_env_gave(padding, num_
         assert batch["returns"][i] == pytest.approx(truth["reward"])
         assert batch["discounts"][i] == pytest.approx(0.0 if truth["terminal"] else 0.9)
         np.testing.assert_array_equal(batch["next_obs"][i], truth["next_obs"])
+
+
+def test_frame_stacks_are_sampled_frame_last_in_memory_as_the_cpu_cnn_takes_them():
+    buffer = ReplayBuffer(600, 2, STACKED, gamma=0.9, seed=1)
+    _fill(buffer, [FakeStream("reset", ident) for ident in range(2)], steps=50)
+    batch = buffer.sample(32)
+    for name in ("obs", "next_obs"):
+        stacks = torch.from_numpy(batch[name])
+        assert stacks.shape == (32, STACK, *FRAME)
+        assert stacks.is_contiguous(memory_format=torch.channels_last), name
 
 
 def test_after_wrapping_around_no_stack_reaches_an_overwritten_frame():
