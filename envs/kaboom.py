@@ -60,7 +60,7 @@ BOMBER_START_X = 24
 # The default `bomber_seed`: the first of seeds 0 to 399 whose opening is ALE's, its first ten bombs
 # falling within 13 pixels of ALE's, bomb by bomb (`python benchmarks/kaboom_diagnosis.py opening`).
 # How a game opens decides whether DQN learns it as it learns ALE's (docs/results.md).
-BOMBER_SEED = 154
+BOMBER_SEED = 353
 BOMB_HEIGHT, BOMB_WIDTH = 13, 5  # fuse and body
 BOMB_HAND_TOP = 38  # a bomb in the bomber's hand, and where a dropped one starts
 BOMB_GROUND_TOP = GROUND_BOTTOM - BOMB_HEIGHT  # a bomb below this has hit the ground
@@ -104,6 +104,11 @@ class _Uniforms:
             i = 0
         self._index = i + count
         return self._values, i
+
+    def put_back(self, count: int) -> None:
+        """Returns the last `count` values the last `take` gave, unused: the next take starts
+        with them."""
+        self._index -= count
 
 
 @dataclass(frozen=True)
@@ -785,8 +790,9 @@ class KaboomEnv(FrameRendering, Env[np.ndarray, int]):
     `gym.make("Kaboom-v0", frameskip=1)`. A game is exact and reproducible: positions are
     integers (bomb heights and the bomber in 1/16 pixel). Sticky actions come from
     `self.np_random`; the bomber's turns come from a generator of his own, seeded with
-    `bomber_seed` at every reset, so that every game starts with the same bomber, as every game
-    of the cartridge does on ALE (its games differ only as the player's play sets them apart).
+    `bomber_seed` at every reset and drawn from only on the frames he runs, so that every game
+    starts with the same bomber however long play waits for FIRE, as every game of the cartridge
+    does on ALE (its games differ only as the player's play sets them apart).
     The default seed opens as ALE's game does (`BOMBER_SEED`: its first ten bombs fall within 13
     pixels of ALE's); `bomber_seed=None` draws his start and turns from `self.np_random` instead:
     a harder game, whose opening no player learns by heart.
@@ -932,6 +938,12 @@ class KaboomEnv(FrameRendering, Env[np.ndarray, int]):
       random place, turn at random from `np_random` (so no two games began alike;
       `bomber_seed=None` keeps that) and run about 50 frames between turns (2% a frame in group
       1), which spread the first bombs across the wall where ALE's fall near its left edge.
+    * v0, before any release, the game changed: the bomber's generator moves on only on the
+      frames he runs, as the cartridge's randomness does on ALE, so waiting for FIRE (the DQN
+      pipeline's no-op starts, a late FIRE between groups) no longer changes his path, and the
+      default `bomber_seed` is 353, whose opening is ALE's under that rule. His turns used to be
+      drawn on every frame: under the no-op starts of the DQN pipeline and of Gymnasium's
+      `AtariPreprocessing`, the opening changed from game to game after all (docs/results.md).
     """
 
     metadata = {"render_modes": ["human", "rgb_array"], "render_fps": ATARI_FPS // 4}
@@ -1049,12 +1061,16 @@ class KaboomEnv(FrameRendering, Env[np.ndarray, int]):
         taken = state.last_action
         terminated = truncated = False
         start_frame = state.frame
+        first_turn_draw = j
         for _ in range(frames):
             if sticky_draws[i] >= sticky:
                 taken = action
+            # The bomber's draws are spent only on the frames he runs: as on ALE, his path is
+            # the same however long play waits for FIRE (no-op starts, a late FIRE).
+            running = state.phase == PLAYING
             play_frame(state, taken, turn_draws[j])
             i += 1
-            j += 1
+            j += running
             state.frame += 1
             if state.buckets == 0 or state.score == MAX_SCORE:
                 terminated = True
@@ -1063,6 +1079,7 @@ class KaboomEnv(FrameRendering, Env[np.ndarray, int]):
                 truncated = True
                 break
         state.last_action = taken
+        self._turns.put_back(frames - (j - first_turn_draw))
         self._frame_number += state.frame - start_frame
         self._over = terminated or truncated
         return state.score - score, terminated, truncated
@@ -1246,14 +1263,17 @@ def read_frame(frame: np.ndarray) -> tuple[float | None, float | None]:
     return bomb, buckets
 
 
-def opening_columns(env: Env, bombs: int = 10) -> list[float]:
+def opening_columns(env: Env, bombs: int = 10, *, fire_delay: int = 0) -> list[float]:
     """The columns where the first `bombs` bombs of a game leave the bomber's hand, on
     `ALE/Kaboom-v5` or `Kaboom-v0` (RGB, made with `frameskip=1`), played from `reset(seed=0)` by
-    the scripted player, who catches them all. How a game opens: `KaboomEnv`'s `bomber_seed`."""
+    the scripted player, who catches them all, and who waits `fire_delay` frames (NOOP) before
+    each FIRE he presses. How a game opens: `KaboomEnv`'s `bomber_seed`."""
     frame, _ = env.reset(seed=0)
-    columns, last_drop = [], -100
-    for frame_number in range(3000):
-        frame, *_ = env.step(chase_lowest_bomb(frame))
+    columns, last_drop, waited = [], -100, 0
+    for frame_number in range(3000 + 50 * fire_delay):
+        action = chase_lowest_bomb(frame)
+        waited = waited + 1 if action == FIRE else 0
+        frame, *_ = env.step(NOOP if action == FIRE and waited <= fire_delay else action)
         body = (frame[52:56, PLAYFIELD_LEFT:PLAYFIELD_RIGHT] == _BOMB_BODY).all(axis=-1).any(axis=0)
         if body.any() and frame_number - last_drop > 8:  # a bomb's body just under the hand
             columns.append(PLAYFIELD_LEFT + float(np.flatnonzero(body).mean()))

@@ -803,6 +803,41 @@ def test_the_first_bombs_fall_where_ales_do():
     assert max(abs(a - b) for a, b in zip(ours, theirs, strict=True)) <= 14
 
 
+def test_the_bombers_path_is_the_same_however_long_play_waits_for_fire_as_on_ale():
+    """ALE's bomber runs the same path whether FIRE comes at once or 25 frames late, at the start
+    and between groups: his randomness moves on only while he runs. So does ours."""
+    still = {"frameskip": 1, "repeat_action_probability": 0.0}
+    for env in (gym.make("ALE/Kaboom-v5", **still), KaboomEnv(**still)):
+        at_once = opening_columns(env, 30)  # group 1 and into group 2
+        assert len(at_once) == 30
+        assert opening_columns(env, 30, fire_delay=25) == at_once
+
+
+def _drop_columns(env: gym.Env, seed: int, bombs: int) -> list[int]:
+    """The columns where the first `bombs` bombs leave the bomber's hand in a game of a player who
+    only presses FIRE, read from the game's state under any wrappers."""
+    env.reset(seed=seed)
+    game = env.unwrapped
+    columns, left = [], game.state.bombs_to_drop
+    while len(columns) < bombs:
+        *_, over, cut, _ = env.step(FIRE)
+        dropped = left - game.state.bombs_to_drop
+        if dropped > 0:  # a bomb just dropped is the newest, and too high to be caught yet
+            columns += [x for x, _ in game.state.bombs[-dropped:]]
+        left = game.state.bombs_to_drop  # after a miss, the next group's count
+        assert not (over or cut)
+    return columns
+
+
+def test_under_the_dqn_pipeline_every_game_opens_alike_as_on_ale():
+    """The pipeline's no-op starts (1 to 30 steps of waiting for FIRE, at random) and sticky
+    actions do not change the bomber's path: the first bombs of every game fall at the same
+    columns, misses and all, as ALE's do whatever the player's timing."""
+    env = make_dqn_env("Kaboom-v0", terminal_on_life_loss=False)
+    openings = [_drop_columns(env, seed, 8) for seed in range(4)]
+    assert all(opening == openings[0] for opening in openings)
+
+
 def test_seeded_games_are_identical_over_ten_thousand_steps():
     assert _lockstep(123, 123, 10_000)
     assert not _lockstep(123, 124, 10_000)
