@@ -2,6 +2,7 @@
 
     python benchmarks/kaboom_diagnosis.py players          # simple players' scores on both games
     python benchmarks/kaboom_diagnosis.py opening          # the bomber seeds that open as ALE's
+    python benchmarks/kaboom_diagnosis.py groups           # where groups 1-4's bombs fall on both
     python benchmarks/kaboom_diagnosis.py learn ale        # DQN, 100,000 steps, on one game:
     python benchmarks/kaboom_diagnosis.py learn ours       #   ale, ours or foothold
     python benchmarks/kaboom_diagnosis.py learn foothold   # [--seed 1] [--steps 100000]
@@ -140,6 +141,37 @@ def opening(seeds: int) -> list[tuple[float, int]]:
     return ranked
 
 
+GROUP_BOMBS = ((1, 10), (11, 30), (31, 60), (61, 100))
+"""the first bombs of groups 1 to 4, where none is missed"""
+
+
+def groups(games: int) -> dict[str, list[np.ndarray]]:
+    """Where the bombs of each of the first four groups leave the bomber's hand on both games
+    (`opening_columns`, v5's sticky actions, so that games part), `games` games each, seeds
+    0, 1, ...: the mean column, its spread, and the share in the left third of the wall. Returns
+    each game's columns, a row per group."""
+    left, right = kaboom.PLAYFIELD_LEFT, kaboom.PLAYFIELD_RIGHT
+    third = left + (right - left) / 3
+    print(f"left third: columns {left} to {third:.0f} of {left} to {right}")
+    print("| bombs (group, none missed) | ALE/Kaboom-v5 | Kaboom-v0 |\n|---|---:|---:|")
+    found = {}
+    for env_id in ("ALE/Kaboom-v5", "Kaboom-v0"):
+        env = gym.make(env_id, frameskip=1, repeat_action_probability=0.25)
+        played = [opening_columns(env, GROUP_BOMBS[-1][1], seed=seed) for seed in range(games)]
+        env.close()
+        found[env_id] = [
+            np.array([x for columns in played for x in columns[first - 1 : last]])
+            for first, last in GROUP_BOMBS
+        ]
+    for (first, last), *cells in zip(GROUP_BOMBS, *found.values(), strict=True):
+        text = [
+            f"column {c.mean():.0f} ± {c.std():.0f}, {np.mean(c < third):.0%} left" for c in cells
+        ]
+        group = GROUP_BOMBS.index((first, last)) + 1
+        print(f"| {first} to {last} ({group}) | {' | '.join(text)} |")
+    return found
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     commands = parser.add_subparsers(dest="command", required=True)
@@ -151,6 +183,8 @@ def main(argv: list[str] | None = None) -> None:
     table.add_argument("--games", type=int, default=10)
     search = commands.add_parser("opening", help="the bomber seeds whose opening is ALE's")
     search.add_argument("--seeds", type=int, default=400)
+    spread = commands.add_parser("groups", help="where each group's bombs fall on both games")
+    spread.add_argument("--games", type=int, default=5)
     options = parser.parse_args(argv)
     if options.command == "learn":
         if options.steps < 20_001:
@@ -158,6 +192,8 @@ def main(argv: list[str] | None = None) -> None:
         learn(options.game, options.seed, options.steps)
     elif options.command == "opening":
         opening(options.seeds)
+    elif options.command == "groups":
+        groups(options.games)
     else:
         players(options.games)
 

@@ -115,6 +115,24 @@ def _curve(run_dir: Path) -> tuple[list[float], list[float], list[float]]:
     return steps, walls, returns
 
 
+def _resumed(out_dir: Path, experiment: Experiment) -> list[str]:
+    """Each run that went on from a checkpoint, and the steps it went on at, from its log."""
+    resumed = []
+    for env_id in experiment.envs:
+        for agent in experiment.agents:
+            for seed in experiment.seeds:
+                run = _run_dir(out_dir, env_id, agent, seed)
+                log = run.parent / f"{run.name}.log"
+                steps = (
+                    re.findall(r"^resuming .* at step ([\d,]+)$", log.read_text(), re.M)
+                    if log.is_file()
+                    else []
+                )
+                if steps:
+                    resumed.append(f"{env_id} {agent} seed {seed} at step {', '.join(steps)}")
+    return resumed
+
+
 def _precision(run_dir: Path, config: dict) -> str:
     """The precision a run computed in: its config's, or for `auto` what its log says it chose."""
     precision = config.get("precision", "fp32")
@@ -205,7 +223,7 @@ def report(name: str, experiment: Experiment, out_dir: Path, command: str) -> st
                 f"| {env_id} | {agent} | {len(done)} | {evals.mean():.2f} ± {evals.std():.2f} | "
                 f"{to} | {np.mean([s['train_mean_return_last_100'] for s in summaries]):.2f} | "
                 f"{np.mean([s['wall_seconds'] for s in summaries]):,.0f} | "
-                f"{np.mean([s['sps'] for s in summaries]):,.0f} | "
+                f"{np.mean([s['total_steps'] / s['wall_seconds'] for s in summaries]):,.0f} | "
                 f"{f'{max(peaks):,.0f}' if peaks else '-'} | "
                 f"{_precision(done[0], configs[0])} |"
             )
@@ -239,6 +257,15 @@ def report(name: str, experiment: Experiment, out_dir: Path, command: str) -> st
                               label=f"{env_id} {agent} seed {seed} (unfinished)")  # fmt: skip
     if len(rows) == 2:  # no run has finished
         rows = ["No run has finished yet."]
+    else:
+        rows += ["", "Steps/s is the run's steps over its wall time, resumed or not."]
+    resumed = _resumed(out_dir, experiment)
+    if resumed:
+        rows += [
+            "",
+            "Resumed from a checkpoint without the replay buffer, so not learning again "
+            "until it had refilled (learning starts after resuming): " + "; ".join(resumed) + ".",
+        ]
     if len(unfinished) > 3:
         rows += unfinished
     if experiment.players:

@@ -1263,17 +1263,24 @@ def read_frame(frame: np.ndarray) -> tuple[float | None, float | None]:
     return bomb, buckets
 
 
-def opening_columns(env: Env, bombs: int = 10, *, fire_delay: int = 0) -> list[float]:
+def opening_columns(
+    env: Env, bombs: int = 10, *, fire_delay: int = 0, seed: int = 0
+) -> list[float]:
     """The columns where the first `bombs` bombs of a game leave the bomber's hand, on
-    `ALE/Kaboom-v5` or `Kaboom-v0` (RGB, made with `frameskip=1`), played from `reset(seed=0)` by
-    the scripted player, who catches them all, and who waits `fire_delay` frames (NOOP) before
-    each FIRE he presses. How a game opens: `KaboomEnv`'s `bomber_seed`."""
-    frame, _ = env.reset(seed=0)
+    `ALE/Kaboom-v5` or `Kaboom-v0` (RGB, made with `frameskip=1`), played from `reset(seed=seed)`
+    by the scripted player (who catches the first hundred, sticky actions or not), waiting
+    `fire_delay` frames (NOOP) before each FIRE he presses. How a game opens: `KaboomEnv`'s
+    `bomber_seed`. Fewer columns if the game ends first."""
+    frame, _ = env.reset(seed=seed)
     columns, last_drop, waited = [], -100, 0
-    for frame_number in range(3000 + 50 * fire_delay):
+    for frame_number in range(300 * bombs + 50 * fire_delay):
         action = chase_lowest_bomb(frame)
         waited = waited + 1 if action == FIRE else 0
-        frame, *_ = env.step(NOOP if action == FIRE and waited <= fire_delay else action)
+        frame, _, terminated, truncated, _ = env.step(
+            NOOP if action == FIRE and waited <= fire_delay else action
+        )
+        if terminated or truncated:
+            break
         body = (frame[52:56, PLAYFIELD_LEFT:PLAYFIELD_RIGHT] == _BOMB_BODY).all(axis=-1).any(axis=0)
         if body.any() and frame_number - last_drop > 8:  # a bomb's body just under the hand
             columns.append(PLAYFIELD_LEFT + float(np.flatnonzero(body).mean()))

@@ -73,3 +73,17 @@ def test_opening_ranks_the_default_seed_first_of_those_up_to_it(diagnosis, capsy
     assert ranked[0][1] == kaboom.BOMBER_SEED and ranked[0][0] <= 13
     assert ranked[1][0] > 13  # the first whose opening is within 13 pixels of ALE's
     assert f"bomber_seed={kaboom.BOMBER_SEED}: within" in capsys.readouterr().out
+
+
+def test_groups_prints_where_each_groups_bombs_fall_on_both_games(diagnosis, capsys):
+    found = diagnosis.groups(games=1)
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == 3 + len(diagnosis.GROUP_BOMBS)
+    assert lines[3].startswith("| 1 to 10 (1) | column ")
+    for columns in found.values():  # the scripted player catches every bomb of groups 1 to 4
+        assert [len(group) for group in columns] == [10, 20, 30, 40]
+        assert all(
+            ((c >= kaboom.PLAYFIELD_LEFT) & (c <= kaboom.PLAYFIELD_RIGHT)).all() for c in columns
+        )
+    ale, ours = found["ALE/Kaboom-v5"][0], found["Kaboom-v0"][0]
+    assert abs(ale.mean() - ours.mean()) < 10  # the opening is ALE's

@@ -68,3 +68,14 @@ def test_a_run_cut_short_before_its_first_checkpoint_starts_again(pixel_results,
     pixel_results._train(run_dir, "ALE/Kaboom-v5", "sb3_dqn", 2, (), 1)
     assert "--run-dir" in pixel_results.commands[0]
     assert list(run_dir.iterdir()) == []
+
+
+def test_the_report_names_each_resumed_run_and_where_it_went_on(pixel_results, tmp_path):
+    experiment = pixel_results.Experiment(("Kaboom-v0", "ALE/Kaboom-v5"), ("dqn",), (1, 2))
+    logs = tmp_path / "Kaboom-v0"
+    logs.mkdir()
+    (logs / "dqn__seed1.log").write_text(
+        "step 1,000  sps 40\nresuming runs/Kaboom-v0/dqn__seed1 at step 282,941\nstep 290,000\n"
+    )
+    (logs / "dqn__seed2.log").write_text("step 1,000  sps 40\nstep 300,000\n")
+    assert pixel_results._resumed(tmp_path, experiment) == ["Kaboom-v0 dqn seed 1 at step 282,941"]
