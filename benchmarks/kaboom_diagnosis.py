@@ -2,7 +2,7 @@
 
     python benchmarks/kaboom_diagnosis.py players          # simple players' scores on both games
     python benchmarks/kaboom_diagnosis.py opening          # the bomber seeds that open as ALE's
-    python benchmarks/kaboom_diagnosis.py groups           # where groups 1-4's bombs fall on both
+    python benchmarks/kaboom_diagnosis.py groups           # groups 1-4 on both: bombs, bomber
     python benchmarks/kaboom_diagnosis.py learn ale        # DQN, 100,000 steps, on one game:
     python benchmarks/kaboom_diagnosis.py learn ours       #   ale, ours or foothold
     python benchmarks/kaboom_diagnosis.py learn foothold   # [--seed 1] [--steps 100000]
@@ -143,32 +143,65 @@ def opening(seeds: int) -> list[tuple[float, int]]:
 
 GROUP_BOMBS = ((1, 10), (11, 30), (31, 60), (61, 100))
 """the first bombs of groups 1 to 4, where none is missed"""
+GROUP_SCORES = (0, 10, 50, 140, 300)
+"""the scores at which groups 1 to 4 begin and group 4 ends, where none is missed"""
+BOMBER_ROWS = slice(25, 40)
+"""rows of the frame that show the bomber's body and nothing else but the wall"""
 
 
-def groups(games: int) -> dict[str, list[np.ndarray]]:
-    """Where the bombs of each of the first four groups leave the bomber's hand on both games
-    (`opening_columns`, v5's sticky actions, so that games part), `games` games each, seeds
-    0, 1, ...: the mean column, its spread, and the share in the left third of the wall. Returns
-    each game's columns, a row per group."""
+def bomber_speeds(env: gym.Env, seed: int) -> list[float]:
+    """The bomber's mean speed, in pixels a frame (his halts and turns counted), in each of
+    groups 1 to 4 of a game of the scripted player on `env` (RGB, made with `frameskip=1`), from
+    the frames: the mean column of what is not the wall in `BOMBER_ROWS`."""
+    frame, _ = env.reset(seed=seed)
+    moves: list[list[float]] = [[] for _ in GROUP_SCORES[1:]]
+    score, last = 0.0, None
+    while score < GROUP_SCORES[-1]:
+        frame, reward, terminated, truncated, _ = env.step(chase_lowest_bomb(frame))
+        score += float(reward)
+        if terminated or truncated:
+            break
+        body = frame[BOMBER_ROWS, kaboom.PLAYFIELD_LEFT : kaboom.PLAYFIELD_RIGHT]
+        columns = np.flatnonzero((body != body[0, 0]).any(axis=(0, 2)))  # the corner is wall
+        at = float(columns.mean()) if columns.size else None
+        group = int(np.searchsorted(GROUP_SCORES, score, side="right")) - 1
+        if at is not None and last is not None and group < len(moves):
+            moves[group].append(abs(at - last))
+        last = at
+    return [float(np.mean(group)) if group else float("nan") for group in moves]
+
+
+def groups(games: int) -> dict[str, dict[str, list]]:
+    """Groups 1 to 4 on both games, `games` games of the scripted player each (seeds 0, 1, ...,
+    v5's sticky actions, so that games part): where their bombs leave the bomber's hand
+    (`opening_columns`: the mean column, its spread, the share in the left third of the wall) and
+    how fast the bomber runs (`bomber_speeds`). Returns each game's columns and speeds, an entry
+    per group."""
     left, right = kaboom.PLAYFIELD_LEFT, kaboom.PLAYFIELD_RIGHT
     third = left + (right - left) / 3
     print(f"left third: columns {left} to {third:.0f} of {left} to {right}")
-    print("| bombs (group, none missed) | ALE/Kaboom-v5 | Kaboom-v0 |\n|---|---:|---:|")
     found = {}
     for env_id in ("ALE/Kaboom-v5", "Kaboom-v0"):
         env = gym.make(env_id, frameskip=1, repeat_action_probability=0.25)
         played = [opening_columns(env, GROUP_BOMBS[-1][1], seed=seed) for seed in range(games)]
+        speeds = np.nanmean([bomber_speeds(env, seed) for seed in range(games)], axis=0)
         env.close()
-        found[env_id] = [
-            np.array([x for columns in played for x in columns[first - 1 : last]])
+        columns = [
+            np.array([x for game in played for x in game[first - 1 : last]])
             for first, last in GROUP_BOMBS
         ]
-    for (first, last), *cells in zip(GROUP_BOMBS, *found.values(), strict=True):
+        found[env_id] = {"columns": columns, "speeds": speeds.tolist()}
+    names = list(found)
+    print(f"| group (bombs) | bombs fall, {' | bombs fall, '.join(names)} | "
+          f"bomber px/frame, {' | bomber px/frame, '.join(names)} |")  # fmt: skip
+    print(f"|---|{'---:|' * 2 * len(names)}")
+    for group, (first, last) in enumerate(GROUP_BOMBS):
+        where = [found[name]["columns"][group] for name in names]
         text = [
-            f"column {c.mean():.0f} ± {c.std():.0f}, {np.mean(c < third):.0%} left" for c in cells
+            f"column {c.mean():.0f} ± {c.std():.0f}, {np.mean(c < third):.0%} left" for c in where
         ]
-        group = GROUP_BOMBS.index((first, last)) + 1
-        print(f"| {first} to {last} ({group}) | {' | '.join(text)} |")
+        text += [f"{found[name]['speeds'][group]:.2f}" for name in names]
+        print(f"| {group + 1} ({first} to {last}) | {' | '.join(text)} |")
     return found
 
 
@@ -183,7 +216,9 @@ def main(argv: list[str] | None = None) -> None:
     table.add_argument("--games", type=int, default=10)
     search = commands.add_parser("opening", help="the bomber seeds whose opening is ALE's")
     search.add_argument("--seeds", type=int, default=400)
-    spread = commands.add_parser("groups", help="where each group's bombs fall on both games")
+    spread = commands.add_parser(
+        "groups", help="where groups 1-4's bombs fall and how fast the bomber runs, on both games"
+    )
     spread.add_argument("--games", type=int, default=5)
     options = parser.parse_args(argv)
     if options.command == "learn":

@@ -134,7 +134,10 @@ class GroupRules:
 # bomber's hand 36 pixels apart in odd groups, about 19 in even ones; the bomber runs about 1, 1.5,
 # 2.5, 3, 3.5, 4 pixels a frame on average. His turns are measured on ALE's frames for groups 1 to
 # 4 (a turn every 15 to 20 frames of running: he keeps near where he is) and carried on. Group 8
-# repeats forever.
+# repeats forever. ALE's bomber runs in a rhythm ours does not keep: 1, 2, 3, 4 pixels a frame in
+# groups 1 to 4, halting 3 frames in 18 (groups 1, 2) or 1 in 9 (3, 4), a bomb leaving his hand 2
+# frames after a halt; ours runs steadily at about his mean speed (docs/results.md, `python
+# benchmarks/kaboom_diagnosis.py groups`).
 GROUPS = tuple(
     GroupRules(*row)
     for row in (

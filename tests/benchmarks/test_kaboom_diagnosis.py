@@ -75,15 +75,27 @@ def test_opening_ranks_the_default_seed_first_of_those_up_to_it(diagnosis, capsy
     assert f"bomber_seed={kaboom.BOMBER_SEED}: within" in capsys.readouterr().out
 
 
-def test_groups_prints_where_each_groups_bombs_fall_on_both_games(diagnosis, capsys):
+def test_groups_prints_where_each_groups_bombs_fall_and_the_bombers_speed(diagnosis, capsys):
     found = diagnosis.groups(games=1)
     lines = capsys.readouterr().out.splitlines()
     assert len(lines) == 3 + len(diagnosis.GROUP_BOMBS)
-    assert lines[3].startswith("| 1 to 10 (1) | column ")
-    for columns in found.values():  # the scripted player catches every bomb of groups 1 to 4
-        assert [len(group) for group in columns] == [10, 20, 30, 40]
+    assert lines[3].startswith("| 1 (1 to 10) | column ")
+    for game in found.values():  # the scripted player catches every bomb of groups 1 to 4
+        assert [len(group) for group in game["columns"]] == [10, 20, 30, 40]
         assert all(
-            ((c >= kaboom.PLAYFIELD_LEFT) & (c <= kaboom.PLAYFIELD_RIGHT)).all() for c in columns
+            ((c >= kaboom.PLAYFIELD_LEFT) & (c <= kaboom.PLAYFIELD_RIGHT)).all()
+            for c in game["columns"]
         )
-    ale, ours = found["ALE/Kaboom-v5"][0], found["Kaboom-v0"][0]
-    assert abs(ale.mean() - ours.mean()) < 10  # the opening is ALE's
+        speeds = game["speeds"]
+        assert 0.3 < speeds[0] < speeds[1] < speeds[2] < 4  # each group's bomber runs faster
+    ale, ours = found["ALE/Kaboom-v5"], found["Kaboom-v0"]
+    assert abs(ale["columns"][0].mean() - ours["columns"][0].mean()) < 10  # the opening is ALE's
+
+
+def test_the_bombers_speed_is_read_from_the_frames(diagnosis):
+    env = gym.make("Kaboom-v0", frameskip=1, repeat_action_probability=0.0)
+    speeds = diagnosis.bomber_speeds(env, seed=0)
+    # The bomber runs at group_rules' speed but when he halts to turn or waits for FIRE.
+    for group, speed in enumerate(speeds, start=1):
+        assert 0.5 * kaboom.group_rules(group).bomber_speed / kaboom.SUBPIXELS < speed
+        assert speed <= kaboom.group_rules(group).bomber_speed / kaboom.SUBPIXELS + 0.05
