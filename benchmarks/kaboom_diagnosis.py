@@ -18,6 +18,8 @@ rest of the DQN pipeline, in Gymnasium's vector env. So what differs is the game
 - `foothold`: ours with one change for this experiment only: in group 1 the bomber stands at ALE's
   start column, so the first bombs always fall at the left edge, as ALE's first ones fall near it
   (`players` shows what that is worth: holding LEFT scores on ALE, not on ours).
+- `rhythm`: ours with the bomber running in ALE's rhythm in groups 1 to 4 (`ALE_RHYTHM`: its
+  speeds, halts and turns), from `RHYTHM_SEED`, whose opening is ALE's in that game.
 
 The run goes to runs/kaboom-diagnosis/<game>__seed<seed> (its progress.csv has the curve), and the
 last line gives its final training return and evaluation.
@@ -39,7 +41,19 @@ from envs import kaboom
 from envs.kaboom import FIRE, LEFT, chase_lowest_bomb, opening_columns
 
 REPO = Path(__file__).resolve().parent.parent
-GAMES = ("ale", "ours", "foothold")
+GAMES = ("ale", "ours", "foothold", "rhythm")
+# ALE's bomber's rhythm in groups 1 to 4, read frame by frame from its screen (docs/results.md):
+# (speed in 1/16 pixel a frame, halt_every, halt_frames, turn_chance a frame of running: a turn
+# every 15.9, 14.2, 17.8 and 19.5 frames he runs).
+ALE_RHYTHM = {
+    1: (16, 18, 3, 0.063),
+    2: (32, 18, 3, 0.070),
+    3: (48, 9, 1, 0.056),
+    4: (64, 9, 1, 0.051),
+}
+RHYTHM_SEED = 20
+"""the `rhythm` game's `bomber_seed`: the closest to ALE's opening of seeds 0 to 399 in that game
+(`python benchmarks/kaboom_diagnosis.py opening --game rhythm`)"""
 
 
 def _ale_game(**kwargs):
@@ -65,11 +79,23 @@ def _register(game: str) -> str:
         gym.register(env_id, entry_point=_ale_game)
     else:
         kwargs = {"frameskip": 1, "obs_type": "grayscale"}
+        if game == "rhythm":
+            kwargs["bomber_seed"] = RHYTHM_SEED
         gym.register(env_id, entry_point="envs.kaboom:KaboomEnv", kwargs=kwargs)
     if game == "foothold":
         first, *rest = kaboom.GROUPS
         kaboom.GROUPS = (dataclasses.replace(first, bomber_speed=0, turn_chance=0.0), *rest)
+    if game == "rhythm":
+        kaboom.GROUPS = tuple(
+            dataclasses.replace(rules, **dict(zip(_RHYTHM_FIELDS, ALE_RHYTHM[group], strict=True)))
+            if group in ALE_RHYTHM
+            else rules
+            for group, rules in enumerate(kaboom.GROUPS, start=1)
+        )
     return env_id
+
+
+_RHYTHM_FIELDS = ("bomber_speed", "halt_every", "halt_frames", "turn_chance")
 
 
 def learn(game: str, seed: int, steps: int) -> None:
@@ -124,9 +150,12 @@ def players(games: int) -> None:
         print(f"| {name} | {' | '.join(scores)} |")
 
 
-def opening(seeds: int) -> list[tuple[float, int]]:
+def opening(seeds: int, game: str = "ours") -> list[tuple[float, int]]:
     """Our game's `bomber_seed`s 0 to `seeds - 1` by how far their first ten bombs fall from
-    ALE's (the largest distance, bomb by bomb), closest first; prints the five closest."""
+    ALE's (the largest distance, bomb by bomb), closest first; prints the five closest. `game`:
+    ours as it ships, or one of the experiments' (`rhythm`, `foothold`)."""
+    if game != "ours":
+        _register(game)
     single = {"frameskip": 1, "repeat_action_probability": 0.0}
     theirs = opening_columns(gym.make("ALE/Kaboom-v5", **single))
     print("ALE/Kaboom-v5: its first ten bombs at columns", [round(x) for x in theirs])
@@ -216,6 +245,7 @@ def main(argv: list[str] | None = None) -> None:
     table.add_argument("--games", type=int, default=10)
     search = commands.add_parser("opening", help="the bomber seeds whose opening is ALE's")
     search.add_argument("--seeds", type=int, default=400)
+    search.add_argument("--game", choices=GAMES[1:], default="ours")
     spread = commands.add_parser(
         "groups", help="where groups 1-4's bombs fall and how fast the bomber runs, on both games"
     )
@@ -226,7 +256,7 @@ def main(argv: list[str] | None = None) -> None:
             parser.error("--steps must be over 20,000: learning starts at step 20,000")
         learn(options.game, options.seed, options.steps)
     elif options.command == "opening":
-        opening(options.seeds)
+        opening(options.seeds, options.game)
     elif options.command == "groups":
         groups(options.games)
     else:

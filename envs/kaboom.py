@@ -127,6 +127,10 @@ class GroupRules:
     """how far the bomber runs each frame, in 1/16 pixel"""
     turn_chance: float
     """chance each frame that the bomber turns round: his erratic running"""
+    halt_every: int = 0
+    """with `halt_frames`: he halts the last `halt_frames` frames of every `halt_every` he plays
+    (neither running nor turning), counted from FIRE; 0: he never halts"""
+    halt_frames: int = 0
 
 
 # Points and bombs are the cartridge's. Speeds are measured on ALE's frames for groups 1 to 6 and
@@ -206,6 +210,8 @@ class KaboomState:
     bomber_direction: int = 1
     drop_timer: int = 0
     """frames until the next bomb drops"""
+    run_clock: int = 0
+    """frames played since FIRE started play: where the bomber is in his halts' cycle"""
     bombs: list[list[int]] = field(default_factory=list)
     """the falling bombs, each [left column, top row in 1/16 pixel], oldest (lowest) first"""
     explosion: list[tuple[int, int]] = field(default_factory=list)
@@ -605,10 +611,21 @@ def play_frame(state: KaboomState, action: int, turn_draw: float) -> None:
         # The bomber stands still, a bomb in his hand, until FIRE: ALE's frames show him so,
         # and a still screen is how a player (or an agent) tells that the game waits for FIRE.
         if fire:
-            state.phase, state.drop_timer = PLAYING, 1  # he lets go of his bomb next frame
+            state.phase, state.drop_timer, state.run_clock = PLAYING, 1, 0  # his bomb goes next
         return
 
     rules = group_rules(state.group)
+    state.run_clock += 1
+    halted = rules.halt_every and (
+        state.run_clock % rules.halt_every >= rules.halt_every - rules.halt_frames
+    )
+    if not halted:
+        _run_bomber(state, rules, turn_draw)
+    _drop_and_fall(state, rules)
+
+
+def _run_bomber(state: KaboomState, rules: GroupRules, turn_draw: float) -> None:
+    """One frame of the bomber's running: a step, turning round at either end, or at random."""
     x = state.bomber_x + state.bomber_direction * rules.bomber_speed
     if x <= _BOMBER_MIN:
         x, state.bomber_direction = _BOMBER_MIN, 1
@@ -617,7 +634,6 @@ def play_frame(state: KaboomState, action: int, turn_draw: float) -> None:
     elif turn_draw < rules.turn_chance:
         state.bomber_direction = -state.bomber_direction
     state.bomber_x = x
-    _drop_and_fall(state, rules)
 
 
 def _drop_and_fall(state: KaboomState, rules: GroupRules) -> None:

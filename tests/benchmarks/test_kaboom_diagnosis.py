@@ -27,7 +27,7 @@ def diagnosis(monkeypatch):
     return module
 
 
-@pytest.mark.parametrize("game", ["ale", "ours", "foothold"])
+@pytest.mark.parametrize("game", ["ale", "ours", "foothold", "rhythm"])
 def test_each_game_goes_through_gymnasiums_atari_preprocessing(diagnosis, game):
     env = gym.make(diagnosis._register(game))
     assert env.unwrapped._frameskip == 1
@@ -99,3 +99,20 @@ def test_the_bombers_speed_is_read_from_the_frames(diagnosis):
     for group, speed in enumerate(speeds, start=1):
         assert 0.5 * kaboom.group_rules(group).bomber_speed / kaboom.SUBPIXELS < speed
         assert speed <= kaboom.group_rules(group).bomber_speed / kaboom.SUBPIXELS + 0.05
+
+
+def test_only_the_rhythm_game_runs_the_bomber_in_ales_rhythm_from_its_own_seed(diagnosis):
+    diagnosis._register("ours")
+    assert all(rules.halt_every == 0 for rules in kaboom.GROUPS)
+    env_id = diagnosis._register("rhythm")
+    assert gym.spec(env_id).kwargs["bomber_seed"] == diagnosis.RHYTHM_SEED
+    for group, (speed, every, frames, turns) in diagnosis.ALE_RHYTHM.items():
+        rules = kaboom.group_rules(group)
+        assert (rules.bomber_speed, rules.halt_every, rules.halt_frames) == (speed, every, frames)
+        assert rules.turn_chance == turns
+    assert kaboom.group_rules(5).halt_every == 0
+
+
+def test_the_rhythm_games_seed_ranks_first_of_those_up_to_it(diagnosis):
+    ranked = diagnosis.opening(seeds=diagnosis.RHYTHM_SEED + 1, game="rhythm")
+    assert ranked[0][1] == diagnosis.RHYTHM_SEED and ranked[0][0] <= 14

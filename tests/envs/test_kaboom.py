@@ -4,6 +4,7 @@ fuzzing, and the DQN pipeline on it. SB3's and Gymnasium's Atari stacks: test_ka
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import math
 
@@ -15,10 +16,12 @@ from helpers import run_python
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from envs import kaboom
 from envs._checks import MAX_FRAMESKIP
 from envs.kaboom import (
     ATARI_FPS,
     BOMB_GROUND_TOP,
+    BOMB_HAND_TOP,
     BOMB_HEIGHT,
     BOMBER_MAX_X,
     BOMBER_MIN_X,
@@ -792,6 +795,29 @@ def test_the_bomber_turns_about_as_often_as_ales():
     ours = _turns_a_frame(KaboomEnv(frameskip=1, bomber_seed=None))  # turns of many openings
     assert 0.04 < theirs < 0.08
     assert ours == pytest.approx(theirs, rel=0.3)
+
+
+def test_a_group_with_halts_stops_the_bomber_for_its_last_frames_of_each_cycle(monkeypatch):
+    """`GroupRules.halt_every` and `halt_frames`, the rhythm of ALE's bomber (docs/results.md):
+    he neither runs nor turns in the last `halt_frames` frames of every `halt_every` from FIRE,
+    and bombs go on dropping and falling."""
+    first, *rest = kaboom.GROUPS
+    halting = dataclasses.replace(first, turn_chance=0.0, halt_every=6, halt_frames=2)
+    monkeypatch.setattr(kaboom, "GROUPS", (halting, *rest))
+    env = KaboomEnv(frameskip=1, repeat_action_probability=0.0)
+    env.reset(seed=0)
+    state = env.state
+    state.bomber_x, state.bomber_direction = 60 * SUBPIXELS, 1
+    env.step(FIRE)
+    moves, dropped = [], 0
+    for _ in range(24):
+        before = state.bomber_x
+        env.step(NOOP)
+        moves.append((state.bomber_x - before) // SUBPIXELS)
+        dropped = max(dropped, first.bombs - state.bombs_to_drop)
+    # Counted from FIRE, the 4th and 5th frames of every 6 are still.
+    assert moves == [1, 1, 1, 0, 0, 1] * 4
+    assert dropped == 1 and state.bombs[0][1] > BOMB_HAND_TOP * SUBPIXELS  # falling meanwhile
 
 
 def test_the_first_bombs_fall_where_ales_do():
