@@ -22,7 +22,9 @@ rest of the DQN pipeline, in Gymnasium's vector env. So what differs is the game
   speeds, halts and turns), from `RHYTHM_SEED`, whose opening is ALE's in that game.
 
 The run goes to runs/kaboom-diagnosis/<game>__seed<seed> (its progress.csv has the curve), and the
-last line gives its final training return and evaluation.
+last line gives its final training return and evaluation. Two at once on 2 cores: give each
+`OMP_NUM_THREADS=1` (with two torch threads each and other work beside them, they ran at about 8
+steps/s; with one each, at 50 to 60).
 """
 
 from __future__ import annotations

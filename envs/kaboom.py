@@ -928,8 +928,10 @@ class KaboomEnv(FrameRendering, Env[np.ndarray, int]):
           to 6; 7 and 8 carry the pattern on), not read from the cartridge. The bomber turns at
           random with the chance a frame measured on ALE's frames (groups 1 to 4; 5 on carry it
           on), from a generator of his own that starts alike at every game (as the cartridge's
-          randomness does) but is not the cartridge's: his path is not ALE's. He runs at his
-          average speed without the cartridge's 3-frame halt every 18 frames.
+          randomness does) but is not the cartridge's: his path is not ALE's. He runs steadily
+          at about his average speed, not in the cartridge's rhythm (1 to 4 pixels a frame in
+          groups 1 to 4, halting 3 frames in 18, then 1 in 9), which `GroupRules`' halts can
+          give him (docs/results.md).
         - A reset waits for FIRE, where ALE's reset starts the first group itself (the DQN
           pipeline and SB3's `AtariWrapper` press FIRE on reset, so both play from the start).
         - The bucket is lost, and `info["lives"]` drops, on the frame the bomb lands rather than
