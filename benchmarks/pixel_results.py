@@ -11,7 +11,8 @@ a process of its own, `--jobs` at a time (each with an equal share of the cores'
 one cut short goes on from its last checkpoint (every 10 minutes), so an experiment can be
 stopped and resumed. Then it writes docs/results/<experiment>.md (the table, the machine, the
 command, the commit each run was trained at) and docs/results/<experiment>.png (the learning
-curves). Peak memory is the run's maximum resident set size (getrusage of the child).
+curves). Peak memory is the run's maximum resident set size (Linux's VmHWM of the child, written
+as it grows, so a run cut short keeps it; getrusage at its end).
 
 The Atari-scale runs use the atari preset with a budget that fits a 2-core CPU: 300,000 agent
 steps, learning from step 20,000, epsilon 1 to 0.01 over the first 10% (30,000 steps), a
@@ -71,9 +72,22 @@ def _run_dir(out_dir: Path, env_id: str, agent: str, seed: int) -> Path:
     return out_dir / env_id.replace("/", "_") / f"{agent}__seed{seed}"
 
 
+PEAK_POLL_SECONDS = 5.0
+
+
+def _peak_so_far(pid: int) -> float | None:
+    """The peak resident memory so far of running process `pid`, in MiB (Linux's VmHWM), or
+    None where /proc does not say."""
+    with contextlib.suppress(OSError, ValueError):
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    return None
+
+
 def _train(run_dir: Path, env_id: str, agent: str, seed: int, flags: tuple[str, ...],
            threads: int) -> None:  # fmt: skip
-    """One run in a child process; its peak memory goes to <run>.peak_mib beside it.
+    """One run in a child process; its peak memory goes to <run>.peak_mib beside it, as it grows.
 
     A run cut short (stopped, killed, the machine gone) goes on from its last checkpoint with
     `--resume`, its log appended to; one with no checkpoint yet starts again from nothing."""
@@ -92,14 +106,21 @@ def _train(run_dir: Path, env_id: str, agent: str, seed: int, flags: tuple[str, 
     earlier = commit_file.read_text().split() if resume and commit_file.is_file() else []
     commit_file.write_text(" ".join(dict.fromkeys([*earlier, _commit()])) + "\n")
     environment = {**os.environ, "OMP_NUM_THREADS": str(threads)}
+    # The peak is written as it grows, so that a run cut short with this script keeps it; a
+    # resumed run keeps its larger earlier one.
+    peak_file = run_dir.parent / f"{run_dir.name}.peak_mib"
+    peak = float(peak_file.read_text()) if resume and peak_file.is_file() else 0.0
     with open(run_dir.parent / f"{run_dir.name}.log", "a" if resume else "w") as log:
         process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=environment)
-        _, status, usage = os.wait4(process.pid, 0)
-    peak_file = run_dir.parent / f"{run_dir.name}.peak_mib"
-    peak = usage.ru_maxrss / 1024  # of this process; a resumed run keeps its larger earlier one
-    if resume and peak_file.is_file():
-        peak = max(peak, float(peak_file.read_text()))
-    peak_file.write_text(f"{peak:.0f}\n")
+        while True:
+            pid, status, usage = os.wait4(process.pid, os.WNOHANG)
+            seen = usage.ru_maxrss / 1024 if pid else _peak_so_far(process.pid)
+            if seen is not None and round(seen) > round(peak):
+                peak = seen
+                peak_file.write_text(f"{peak:.0f}\n")
+            if pid:
+                break
+            time.sleep(PEAK_POLL_SECONDS)
     if os.waitstatus_to_exitcode(status) != 0:
         print(f"  {env_id} {agent} seed {seed}: FAILED, see {log.name}", file=sys.stderr)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import os
 import sys
 from pathlib import Path
 from types import SimpleNamespace
@@ -79,3 +80,34 @@ def test_the_report_names_each_resumed_run_and_where_it_went_on(pixel_results, t
     )
     (logs / "dqn__seed2.log").write_text("step 1,000  sps 40\nstep 300,000\n")
     assert pixel_results._resumed(tmp_path, experiment) == ["Kaboom-v0 dqn seed 1 at step 282,941"]
+
+
+def test_the_peak_is_on_disk_while_the_run_goes_so_a_run_cut_short_keeps_it(
+    pixel_results, tmp_path, monkeypatch
+):
+    run_dir = tmp_path / "Kaboom-v0" / "dqn__seed1"
+    peak_file = tmp_path / "Kaboom-v0" / "dqn__seed1.peak_mib"
+    polled = iter([700.0, 950.0])
+    monkeypatch.setattr(pixel_results, "_peak_so_far", lambda pid: next(polled))
+    monkeypatch.setattr(pixel_results.time, "sleep", lambda _: None)
+    calls = []
+
+    def wait4(pid, options):
+        calls.append(options)
+        if len(calls) < 3:
+            return 0, 0, None  # still running
+        assert peak_file.read_text() == "950\n"
+        raise KeyboardInterrupt  # this script is stopped: the run is cut short
+
+    monkeypatch.setattr(pixel_results.os, "wait4", wait4)
+    with pytest.raises(KeyboardInterrupt):
+        pixel_results._train(run_dir, "Kaboom-v0", "dqn", 1, (), 1)
+    assert peak_file.read_text() == "950\n"
+    assert calls == [os.WNOHANG] * 3
+
+
+def test_the_peak_so_far_is_read_from_proc_and_none_for_no_such_process(pixel_results):
+    if not os.path.exists(f"/proc/{os.getpid()}/status"):
+        pytest.skip("no /proc here")
+    assert 10 < pixel_results._peak_so_far(os.getpid()) < 1_000_000  # MiB
+    assert pixel_results._peak_so_far(2**22 + 12345) is None  # above Linux's largest pid
