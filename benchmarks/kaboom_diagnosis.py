@@ -33,6 +33,7 @@ import argparse
 import dataclasses
 import json
 import sys
+from itertools import pairwise
 from pathlib import Path
 
 import gymnasium as gym
@@ -40,7 +41,7 @@ import numpy as np
 
 import registry  # noqa: F401  (our ids, and ale-py's)
 from envs import kaboom
-from envs.kaboom import FIRE, LEFT, chase_lowest_bomb, opening_columns
+from envs.kaboom import FIRE, LEFT, bomber_column, chase_lowest_bomb, opening_columns
 
 REPO = Path(__file__).resolve().parent.parent
 GAMES = ("ale", "ours", "foothold", "rhythm")
@@ -156,8 +157,7 @@ def opening(seeds: int, game: str = "ours") -> list[tuple[float, int]]:
     """Our game's `bomber_seed`s 0 to `seeds - 1` by how far their first ten bombs fall from
     ALE's (the largest distance, bomb by bomb), closest first; prints the five closest. `game`:
     ours as it ships, or one of the experiments' (`rhythm`, `foothold`)."""
-    if game != "ours":
-        _register(game)
+    _register(game)
     single = {"frameskip": 1, "repeat_action_probability": 0.0}
     theirs = opening_columns(gym.make("ALE/Kaboom-v5", **single))
     print("ALE/Kaboom-v5: its first ten bombs at columns", [round(x) for x in theirs])
@@ -172,18 +172,19 @@ def opening(seeds: int, game: str = "ours") -> list[tuple[float, int]]:
     return ranked
 
 
-GROUP_BOMBS = ((1, 10), (11, 30), (31, 60), (61, 100))
-"""the first bombs of groups 1 to 4, where none is missed"""
-GROUP_SCORES = (0, 10, 50, 140, 300)
+_BOMBS_BY = np.cumsum([0] + [rules.bombs for rules in kaboom.GROUPS[:4]])
+GROUP_BOMBS = tuple((int(first) + 1, int(last)) for first, last in pairwise(_BOMBS_BY))
+"""the first and last bomb of groups 1 to 4, where none is missed: (1, 10), (11, 30), ..."""
+GROUP_SCORES = tuple(
+    int(x) for x in np.cumsum([0] + [r.bombs * r.points for r in kaboom.GROUPS[:4]])
+)
 """the scores at which groups 1 to 4 begin and group 4 ends, where none is missed"""
-BOMBER_ROWS = slice(25, 40)
-"""rows of the frame that show the bomber's body and nothing else but the wall"""
 
 
 def bomber_speeds(env: gym.Env, seed: int) -> list[float]:
     """The bomber's mean speed, in pixels a frame (his halts and turns counted), in each of
     groups 1 to 4 of a game of the scripted player on `env` (RGB, made with `frameskip=1`), from
-    the frames: the mean column of what is not the wall in `BOMBER_ROWS`."""
+    the frames (`bomber_column`)."""
     frame, _ = env.reset(seed=seed)
     moves: list[list[float]] = [[] for _ in GROUP_SCORES[1:]]
     score, last = 0.0, None
@@ -192,9 +193,7 @@ def bomber_speeds(env: gym.Env, seed: int) -> list[float]:
         score += float(reward)
         if terminated or truncated:
             break
-        body = frame[BOMBER_ROWS, kaboom.PLAYFIELD_LEFT : kaboom.PLAYFIELD_RIGHT]
-        columns = np.flatnonzero((body != body[0, 0]).any(axis=(0, 2)))  # the corner is wall
-        at = float(columns.mean()) if columns.size else None
+        at = bomber_column(frame)
         group = int(np.searchsorted(GROUP_SCORES, score, side="right")) - 1
         if at is not None and last is not None and group < len(moves):
             moves[group].append(abs(at - last))

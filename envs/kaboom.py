@@ -1284,6 +1284,14 @@ def read_frame(frame: np.ndarray) -> tuple[float | None, float | None]:
     return bomb, buckets
 
 
+def bomber_column(frame: np.ndarray) -> float | None:
+    """The middle of the bomber's hat, in pixels, in a Kaboom frame of 210x160x3 from ALE or from
+    this env; None when he is not on screen."""
+    band = frame[BOMBER_TOP : BOMBER_TOP + len(_BOMBER_HEAD), PLAYFIELD_LEFT:PLAYFIELD_RIGHT]
+    hat = np.flatnonzero((band == _PALETTE["h"]).all(axis=-1).any(axis=0))
+    return PLAYFIELD_LEFT + (hat[0] + hat[-1]) / 2 if len(hat) else None
+
+
 def opening_columns(
     env: Env, bombs: int = 10, *, fire_delay: int = 0, seed: int = 0
 ) -> list[float]:
