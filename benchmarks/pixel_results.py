@@ -51,6 +51,11 @@ class Experiment:
     """draw the scores of a random and a scripted player on each env (Kaboom's) across the
     picture, measured as benchmarks/kaboom_speed.py measures them"""
 
+    def runs(self) -> list[tuple[str, str, int]]:
+        """Every (env, agent, seed) of the experiment, env by env."""
+        return [(env, agent, seed) for env in self.envs for agent in self.agents
+                for seed in self.seeds]  # fmt: skip
+
 
 EXPERIMENTS = {
     # The catch preset (the agents' own for Catch ids), through the Nature CNN.
@@ -139,18 +144,16 @@ def _curve(run_dir: Path) -> tuple[list[float], list[float], list[float]]:
 def _resumed(out_dir: Path, experiment: Experiment) -> list[str]:
     """Each run that went on from a checkpoint, and the steps it went on at, from its log."""
     resumed = []
-    for env_id in experiment.envs:
-        for agent in experiment.agents:
-            for seed in experiment.seeds:
-                run = _run_dir(out_dir, env_id, agent, seed)
-                log = run.parent / f"{run.name}.log"
-                steps = (
-                    re.findall(r"^resuming .* at step ([\d,]+)$", log.read_text(), re.M)
-                    if log.is_file()
-                    else []
-                )
-                if steps:
-                    resumed.append(f"{env_id} {agent} seed {seed} at step {', '.join(steps)}")
+    for env_id, agent, seed in experiment.runs():
+        run = _run_dir(out_dir, env_id, agent, seed)
+        log = run.parent / f"{run.name}.log"
+        steps = (
+            re.findall(r"^resuming .* at step ([\d,]+)$", log.read_text(), re.M)
+            if log.is_file()
+            else []
+        )
+        if steps:
+            resumed.append(f"{env_id} {agent} seed {seed} at step {', '.join(steps)}")
     return resumed
 
 
@@ -260,22 +263,20 @@ def report(name: str, experiment: Experiment, out_dir: Path, command: str) -> st
     # Runs still training (or stopped before their end): where they got, said as such.
     unfinished = ["", "| run not finished | reached step | train return, last 100 | wall s |",
                   "|---|---:|---:|---:|"]  # fmt: skip
-    for env_id in experiment.envs:
-        for agent in experiment.agents:
-            for seed in experiment.seeds:
-                run = _run_dir(out_dir, env_id, agent, seed)
-                if (run / "summary.json").is_file() or not (run / "progress.csv").is_file():
-                    continue
-                steps, walls, returns = _curve(run)
-                if not steps:
-                    continue
-                if (run.parent / f"{run.name}.commit").is_file():
-                    commits.update((run.parent / f"{run.name}.commit").read_text().split())
-                unfinished.append(f"| {env_id} {agent} seed {seed} | {steps[-1]:,.0f} | "
-                                  f"{returns[-1]:.2f} | {walls[-1]:,.0f} |")  # fmt: skip
-                for axis, column in ((axes[0], steps), (axes[1], walls)):
-                    axis.plot(column, returns, linestyle=":",
-                              label=f"{env_id} {agent} seed {seed} (unfinished)")  # fmt: skip
+    for env_id, agent, seed in experiment.runs():
+        run = _run_dir(out_dir, env_id, agent, seed)
+        if (run / "summary.json").is_file() or not (run / "progress.csv").is_file():
+            continue
+        steps, walls, returns = _curve(run)
+        if not steps:
+            continue
+        if (run.parent / f"{run.name}.commit").is_file():
+            commits.update((run.parent / f"{run.name}.commit").read_text().split())
+        unfinished.append(f"| {env_id} {agent} seed {seed} | {steps[-1]:,.0f} | "
+                          f"{returns[-1]:.2f} | {walls[-1]:,.0f} |")  # fmt: skip
+        for axis, column in ((axes[0], steps), (axes[1], walls)):
+            axis.plot(column, returns, linestyle=":",
+                      label=f"{env_id} {agent} seed {seed} (unfinished)")  # fmt: skip
     if len(rows) == 2:  # no run has finished
         rows = ["No run has finished yet."]
     else:
