@@ -109,7 +109,9 @@ ENVS: tuple[EnvEntry, ...] = (
     EnvEntry(
         id="DQN/Kaboom-v0",
         entry_point="envs.kaboom:KaboomEnv",
-        kwargs={"obs_type": "grayscale", "max_num_frames_per_episode": 108_000},
+        # Made with frameskip=1, the pipeline skips 4 frames with a max over the last two, as
+        # ale-py's vector env does for ALE/Kaboom-v5 (`wrappers.pipeline_frameskip`).
+        kwargs={"obs_type": "grayscale", "frameskip": 1, "max_num_frames_per_episode": 108_000},
         dqn_preprocessed=True,
         summary="Kaboom-v0 through the DQN pipeline (make_dqn_env): 4 stacked 84x84 ALE grayscale",
     ),

@@ -17,6 +17,7 @@ from wrappers.pipeline import (
     is_frame_stack,
     make_dqn_env,
     make_dqn_vector_env,
+    pipeline_frameskip,
 )
 from wrappers.resets import EpisodicLife, FireReset, NoopReset
 
@@ -30,4 +31,5 @@ __all__ = [
     "is_frame_stack",
     "make_dqn_env",
     "make_dqn_vector_env",
+    "pipeline_frameskip",
 ]

@@ -8,10 +8,10 @@ the game has FIRE, grayscale, 84x84, rewards clipped to [-1, 1], 4 frames stacke
 wrappers do the work wherever they can; `wrappers.resets` adds what it lacks.
 
 Frame skip is never applied twice: ALE's v5 ids (and Kaboom-v0) already skip 4 frames inside the
-emulator, so they get no wrapper skip (and no max-pooling: make them with `frameskip=1` to have
-both from the pipeline); ids without skip (`*NoFrameskip-v4`, `KaboomNoFrameskip-v0`) get
-`AtariPreprocessing`'s. Kaboom-v0 has ALE's interface (`KaboomEnv.ale`, ALE's grayscale), so
-everything here treats it as an ALE env.
+emulator, so they get no wrapper skip (and no max-pooling: make them with `frameskip=1`,
+`env_kwargs=pipeline_frameskip(env_id)`, to have both from the pipeline, as the agents do); ids
+without skip (`*NoFrameskip-v4`, `KaboomNoFrameskip-v0`) get `AtariPreprocessing`'s. Kaboom-v0
+has ALE's interface (`KaboomEnv.ale`, ALE's grayscale), so everything here treats it as an ALE env.
 """
 
 from __future__ import annotations
@@ -262,6 +262,21 @@ def make_dqn_env(
     return dqn_preprocessing(env, **options)
 
 
+def pipeline_frameskip(env_id: str) -> dict[str, Any]:
+    """env_kwargs that leave an Atari game's frame skip to the pipeline: `{"frameskip": 1}` for an
+    id with ALE's interface (ale-py's, Kaboom-v0) that is not registered preprocessed, else `{}`.
+
+    Made so, `make_dqn_env` gives it `AtariPreprocessing`'s 4-frame skip with a max over the last
+    two frames, the frames ale-py's `AtariVectorEnv` gives in `make_dqn_vector_env` (which takes
+    this too); the game's own skip would show the last frame alone. An agent trained on one of
+    these frames and evaluated on the other loses most of its score (docs/results.md, Kaboom)."""
+    spec = _spec(env_id)
+    if spec.additional_wrappers or not isinstance(spec.entry_point, str):
+        return {}
+    entry_point = spec.entry_point
+    return {"frameskip": 1} if _speaks_ale(load_env_creator(entry_point)) else {}
+
+
 def _with_ale_grayscale(env_id: str, kwargs: dict[str, Any]) -> dict[str, Any]:
     """`kwargs` with `obs_type="grayscale"` for an env with ALE's interface, unless they or the
     id's registration name an obs_type (an id registered with `obs_type="state"` keeps it)."""
@@ -297,6 +312,8 @@ def make_dqn_vector_env(
     if unknown:
         raise ValueError(f"Unknown DQN preprocessing options {unknown}; see dqn_wrapper_plan.")
     if spec.entry_point == "ale_py.env:AtariEnv":
+        if kwargs.get("frameskip") == 1:  # `pipeline_frameskip`'s: AtariVectorEnv skips with a max
+            del kwargs["frameskip"]
         unsupported = sorted(set(kwargs) - _ATARI_VECTOR_ENV_KWARGS)
         if unsupported:
             raise ValueError(

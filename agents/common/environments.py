@@ -20,7 +20,7 @@ from gymnasium import spaces
 import registry  # noqa: F401  (our ids, and ale-py's)
 from agents.common.cli import UsageError
 from agents.common.networks import uses_cnn
-from wrappers import make_dqn_env, make_dqn_vector_env
+from wrappers import make_dqn_env, make_dqn_vector_env, pipeline_frameskip
 
 # Options for the pipeline that leave reward clipping and life loss to the agent.
 _AGENT_SIDE = {"clip_rewards": False, "terminal_on_life_loss": False}
@@ -74,7 +74,9 @@ def checked_reset(envs: Any, env_id: str, **kwargs: Any) -> Any:
 def make_train_envs(env_id: str, num_envs: int) -> gym.vector.VectorEnv:
     """`num_envs` preprocessed copies of `env_id` in a vector env (autoreset on the next step)."""
     with usage_errors(env_id):
-        envs = make_dqn_vector_env(env_id, num_envs, **_options(env_id))
+        envs = make_dqn_vector_env(
+            env_id, num_envs, env_kwargs=pipeline_frameskip(env_id), **_options(env_id)
+        )
     return checked_discrete(env_id, envs, envs.single_action_space)
 
 
@@ -116,21 +118,14 @@ def is_ale(env_id: str) -> bool:
     return gym.spec(env_id).entry_point == "ale_py.env:AtariEnv"
 
 
-def pipeline_skip_kwargs(env_id: str) -> dict[str, Any]:
-    """env_kwargs that leave the frame skip to the pipeline: `frameskip=1` for ALE ids, so the
-    pipeline skips 4 frames with a max over the last two, as ale-py's vector env does in
-    training (the v5 emulator's own skip takes no max)."""
-    return {"frameskip": 1} if is_ale(env_id) else {}
-
-
 def make_eval_env(env_id: str, render_mode: str | None = None) -> gym.Env:
     """One preprocessed `env_id` for evaluation: whole games, unclipped scores, frames skipped
-    as in training (`pipeline_skip_kwargs`)."""
+    as in training (`pipeline_frameskip`)."""
     with usage_errors(env_id):
         return make_dqn_env(
             env_id,
             render_mode=render_mode,
-            env_kwargs=pipeline_skip_kwargs(env_id),
+            env_kwargs=pipeline_frameskip(env_id),
             **_options(env_id),
         )
 

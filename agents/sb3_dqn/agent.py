@@ -39,7 +39,6 @@ from agents.common.environments import (
     checked_discrete,
     checked_reset,
     make_eval_env,
-    pipeline_skip_kwargs,
     preprocessed,
     usage_errors,
 )
@@ -53,7 +52,7 @@ from agents.common.runs import (
     training_summary,
 )
 from agents.dqn.config import PRESETS, Args, learning_starts_note, validate
-from wrappers import make_dqn_env
+from wrappers import make_dqn_env, pipeline_frameskip
 
 AGENT = "sb3_dqn"
 PROG = "python -m agents.sb3_dqn"
@@ -87,7 +86,7 @@ def make_vec_env(args: Args) -> VecEnv:
         "clip_rewards": args.clip_rewards,
         "terminal_on_life_loss": args.terminal_on_life_loss,
     }  # fmt: skip
-    env_kwargs = pipeline_skip_kwargs(args.env)  # frames skipped as in training and evaluation
+    env_kwargs = pipeline_frameskip(args.env)  # frames skipped as in training and evaluation
 
     def make():
         return make_dqn_env(args.env, episode_statistics=True, env_kwargs=env_kwargs, **options)

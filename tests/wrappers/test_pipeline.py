@@ -3,6 +3,7 @@ skip, specs that rebuild the env, life-loss and reset semantics, clear errors.""
 
 from __future__ import annotations
 
+import cv2
 import gymnasium as gym
 import numpy as np
 import pytest
@@ -10,6 +11,7 @@ from ale_py.vector_env import AtariVectorEnv
 from gymnasium.envs.registration import EnvSpec
 
 from envs.catch import CatchVectorEnv
+from envs.kaboom import FIRE, NOOP
 from wrappers import (
     EpisodicLife,
     FireReset,
@@ -17,6 +19,7 @@ from wrappers import (
     dqn_wrapper_plan,
     make_dqn_env,
     make_dqn_vector_env,
+    pipeline_frameskip,
 )
 
 PIXEL_IDS = ["ALE/Pong-v5", "PongNoFrameskip-v4", "DQN/Catch-v0"]
@@ -231,3 +234,51 @@ def test_vector_versions_keep_the_contract():
         assert obs.shape == (2, 4, 84, 84) and obs.dtype == np.uint8
         obs, *_ = pixels.step(np.ones(2, dtype=np.int64))
         assert obs.shape == (2, 4, 84, 84)
+
+
+def test_pipeline_frameskip_leaves_an_atari_games_skip_to_the_pipeline():
+    for env_id in ("ALE/Pong-v5", "PongNoFrameskip-v4", "Kaboom-v0", "KaboomNoFrameskip-v0"):
+        assert pipeline_frameskip(env_id) == {"frameskip": 1}
+    # Not a game with ALE's interface, or registered with its pipeline already.
+    for env_id in ("Catch-v0", "DQN/Catch-v0", "DQN/Kaboom-v0", "SuperMarioLand-v0"):
+        assert pipeline_frameskip(env_id) == {}
+    # ale-py's vector env takes it: it skips 4 frames with a max over the last two itself.
+    envs = make_dqn_vector_env("ALE/Pong-v5", 1, env_kwargs=pipeline_frameskip("ALE/Pong-v5"))
+    assert isinstance(envs, AtariVectorEnv)
+    envs.close()
+    with pytest.raises(ValueError, match="cannot take env_kwargs \\['frameskip'\\]"):
+        make_dqn_vector_env("ALE/Pong-v5", 1, env_kwargs={"frameskip": 2})
+
+
+@pytest.mark.parametrize("make", ["make_dqn_env", "registered"])
+def test_kaboom_frames_are_the_max_of_the_last_two_of_each_skip_as_on_ale(make):
+    """Each frame Kaboom-v0 gives through the pipeline made with `pipeline_frameskip` (and
+    DQN/Kaboom-v0's) is the max of the last two of the step's 4 frames, resized: what ale-py's
+    vector env gives for ALE/Kaboom-v5. The game's own skip shows the last frame alone, and agents
+    trained on one lost most of their score on the other."""
+    no_sticky = {"repeat_action_probability": 0.0}
+    if make == "registered":
+        env = gym.make("DQN/Kaboom-v0", **no_sticky)
+    else:
+        kwargs = {**pipeline_frameskip("Kaboom-v0"), **no_sticky}
+        env = make_dqn_env("Kaboom-v0", env_kwargs=kwargs, clip_rewards=False)
+    game = gym.make("Kaboom-v0", frameskip=1, obs_type="grayscale", **no_sticky)
+    env.reset(seed=0)
+    game.reset(seed=0)
+    # The pipeline's reset: its seeded no-ops, then FIRE for a step of 4 frames.
+    for _ in range(_frame_number(env) - 4):
+        game.step(NOOP)
+    for _ in range(4):
+        game.step(FIRE)
+    assert _frame_number(game) == _frame_number(env)
+    moved = 0
+    for action in np.random.default_rng(0).integers(0, 4, size=60):
+        obs, *_ = env.step(action)
+        frames = [game.step(action)[0] for _ in range(4)]
+        pooled = np.maximum(frames[-2], frames[-1])
+        resized = cv2.resize(pooled, (84, 84), interpolation=cv2.INTER_AREA)
+        np.testing.assert_array_equal(obs[-1], resized)
+        moved += int((pooled != frames[-1]).any())
+    assert moved > 30  # the max shows what moved between the two: the last frame alone would not
+    env.close()
+    game.close()
