@@ -55,7 +55,7 @@ from envs.kaboom import (
     read_frame,
     to_ale_grayscale,
 )
-from wrappers import make_dqn_env, make_dqn_vector_env
+from wrappers import make_dqn_env, make_dqn_vector_env, pipeline_frameskip
 
 # The cartridge's table (its manual): points a bomb and bombs, groups 1 to 8.
 REFERENCE_GROUPS = [(1, 10), (2, 20), (3, 30), (4, 40), (5, 50), (6, 75), (7, 100), (8, 150)]
@@ -409,11 +409,15 @@ def test_kaboom_noframeskip_is_registered_as_ales_noframeskip_ids():
 
 
 def test_dqn_kaboom_is_make_dqn_env_of_kaboom_and_stacks_as_ales_kaboom():
+    # Made with frameskip=1, as the agents make ALE's ids: the pipeline's skip takes the max of
+    # the last two frames, as ale-py's vector env does.
     registered = gym.make("DQN/Kaboom-v0")
-    made = make_dqn_env("Kaboom-v0")
+    made = make_dqn_env("Kaboom-v0", env_kwargs=pipeline_frameskip("Kaboom-v0"))
+    ales = make_dqn_env("ALE/Kaboom-v5", env_kwargs=pipeline_frameskip("ALE/Kaboom-v5"))
     assert registered.observation_space == gym.spaces.Box(0, 255, (4, 84, 84), np.uint8)
     names = _wrappers(registered)
-    assert names == _wrappers(made) == _wrappers(make_dqn_env("ALE/Kaboom-v5"))
+    assert names == _wrappers(made) == _wrappers(ales)
+    assert "AtariPreprocessing" in names
     assert "GrayscaleObservation" not in names  # ALE's grayscale, from the game itself
     np.testing.assert_array_equal(registered.reset(seed=1)[0], made.reset(seed=1)[0])
     for action in (FIRE, RIGHT, RIGHT, LEFT, NOOP):
