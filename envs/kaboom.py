@@ -945,6 +945,9 @@ class KaboomEnv(FrameRendering, Env[np.ndarray, int]):
       and `DQN/Kaboom-v0` ids.
     * v0, later, the game unchanged: `frameskip` is at most 3,600 (a step of 10**9 frames drew
       16 GB of random numbers before its first frame).
+    * v0, later, the game unchanged: `DQN/Kaboom-v0` is made with `frameskip=1`, so its pipeline
+      skips 4 frames with a max over the last two, the frames ale-py's vector env gives
+      ALE/Kaboom-v5; the agents make Kaboom-v0 so too (`wrappers.pipeline_frameskip`).
     * v0, before any release, the game changed: while play waits for FIRE the bomber stands
       still, as on ALE. He used to stroll, so a waiting screen moved like one in play. DQN
       learned neither version where it learns `ALE/Kaboom-v5` (docs/results.md).
