@@ -109,19 +109,13 @@ class Trainer:
         checkpoints = Schedule(self.global_step, args.checkpoint_frequency)
         try:
             while self.global_step < args.total_timesteps:
-                epsilon = self.epsilon()
-                actions = self.act(obs, epsilon)
-                # The gradient steps due, before the envs step: on a GPU they run meanwhile.
-                self.learn(progress)
-                obs, finished = self.step_envs(actions)
-                for step, episode_return, length in finished:
-                    progress.episode(step, episode_return, length)
-                if self.global_step >= self.next_target_update:
-                    self.learner.update_target()
-                    self.next_target_update += args.target_network_frequency
-                progress.step(self.global_step, epsilon)
-                if checkpoints.due(self.global_step):
-                    self.checkpoint(progress)
+                # A stop waits for the step under way to end, so a checkpoint never holds an
+                # episode counted whose TensorBoard event was not written (one step of Catch's
+                # 16 envs ends 16 episodes at once).
+                with signals_deferred():
+                    obs = self.train_step(obs, progress)
+                    if checkpoints.due(self.global_step):
+                        self.checkpoint(progress)
             self.checkpoint(progress)
         except KeyboardInterrupt as stop:  # a Stop signal, or Ctrl-C where no handler is set
             signum = stop.signum if isinstance(stop, Stop) else signal.SIGINT
@@ -131,6 +125,22 @@ class Trainer:
             self.envs.close()
         wall = progress.wall_seconds() - self.wall_before
         return training_summary(self.global_step, start_step, self.wall_before, wall, self.episodes)
+
+    def train_step(self, obs: np.ndarray, progress: Progress) -> np.ndarray:
+        """One step of every env, with the gradient steps and the target update due and what
+        is logged of it; returns the next observations."""
+        epsilon = self.epsilon()
+        actions = self.act(obs, epsilon)
+        # The gradient steps due, before the envs step: on a GPU they run meanwhile.
+        self.learn(progress)
+        obs, finished = self.step_envs(actions)
+        for step, episode_return, length in finished:
+            progress.episode(step, episode_return, length)
+        if self.global_step >= self.next_target_update:
+            self.learner.update_target()
+            self.next_target_update += self.args.target_network_frequency
+        progress.step(self.global_step, epsilon)
+        return obs
 
     def epsilon(self) -> float:
         args = self.args
