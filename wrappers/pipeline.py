@@ -271,10 +271,7 @@ def pipeline_frameskip(env_id: str) -> dict[str, Any]:
     this too); the game's own skip would show the last frame alone. An agent trained on one of
     these frames and evaluated on the other loses most of its score (docs/results.md, Kaboom)."""
     spec = _spec(env_id)
-    if spec.additional_wrappers or not isinstance(spec.entry_point, str):
-        return {}
-    entry_point = spec.entry_point
-    return {"frameskip": 1} if _speaks_ale(load_env_creator(entry_point)) else {}
+    return {"frameskip": 1} if _registers_ale(spec) and not spec.additional_wrappers else {}
 
 
 def _with_ale_grayscale(env_id: str, kwargs: dict[str, Any]) -> dict[str, Any]:
@@ -283,10 +280,13 @@ def _with_ale_grayscale(env_id: str, kwargs: dict[str, Any]) -> dict[str, Any]:
     spec = _spec(env_id)
     if "obs_type" in kwargs or "obs_type" in spec.kwargs:
         return kwargs
+    return {"obs_type": "grayscale", **kwargs} if _registers_ale(spec) else kwargs
+
+
+def _registers_ale(spec: EnvSpec) -> bool:
+    """Whether the env class `spec` registers has ALE's interface (`_speaks_ale`)."""
     entry_point = spec.entry_point
-    if isinstance(entry_point, str) and _speaks_ale(load_env_creator(entry_point)):
-        return {"obs_type": "grayscale", **kwargs}
-    return kwargs
+    return isinstance(entry_point, str) and _speaks_ale(load_env_creator(entry_point))
 
 
 def make_dqn_vector_env(
