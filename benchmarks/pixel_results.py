@@ -3,6 +3,7 @@
     python benchmarks/pixel_results.py catch      # DQN/Catch-v0: dqn and sb3_dqn, 3 seeds
     python benchmarks/pixel_results.py kaboom     # Kaboom-v0 against ALE/Kaboom-v5, dqn, 2 seeds
     python benchmarks/pixel_results.py breakout   # ALE/Breakout-v5: dqn and sb3_dqn, 1 seed
+    python benchmarks/pixel_results.py pong       # ALE/Pong-v5: dqn, 1 seed, up to 1M steps
     python benchmarks/pixel_results.py kaboom --report   # only the table and picture of done runs
 
 Each (env, agent, seed) is `python -m agents AGENT --env ENV --seed SEED --run-dir DIR FLAGS` in
@@ -17,6 +18,9 @@ as it grows, so a run cut short keeps it; getrusage at its end).
 The Atari-scale runs use the atari preset with a budget that fits a 2-core CPU: 300,000 agent
 steps, learning from step 20,000, epsilon 1 to 0.01 over the first 10% (30,000 steps), a
 100,000-transition replay buffer (SB3 keeps obs and next_obs whole: 5.6 GB at that size).
+Pong's run is the same schedule at 1M steps (epsilon over the first 100,000, a 200,000-transition
+buffer): longer than a 2-core CPU trains in a few hours, so it is stopped where time runs out
+(SIGINT: it checkpoints) and reported as unfinished, at the step it reached.
 """
 
 from __future__ import annotations
@@ -37,6 +41,8 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 ATARI_300K = ["--total-timesteps", "300000", "--learning-starts", "20000",
               "--exploration-fraction", "0.1", "--buffer-size", "100000"]  # fmt: skip
+ATARI_1M = ["--total-timesteps", "1000000", "--learning-starts", "20000",
+            "--exploration-fraction", "0.1", "--buffer-size", "200000"]  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -70,6 +76,7 @@ EXPERIMENTS = {
         players=True,
     ),
     "breakout": Experiment(("ALE/Breakout-v5",), ("dqn", "sb3_dqn"), (1,), tuple(ATARI_300K)),
+    "pong": Experiment(("ALE/Pong-v5",), ("dqn",), (1,), tuple(ATARI_1M)),
 }
 
 
