@@ -19,8 +19,9 @@ The Atari-scale runs use the atari preset with a budget that fits a 2-core CPU: 
 steps, learning from step 20,000, epsilon 1 to 0.01 over the first 10% (30,000 steps), a
 100,000-transition replay buffer (SB3 keeps obs and next_obs whole: 5.6 GB at that size).
 Pong's run is the same schedule at 1M steps (epsilon over the first 100,000, a 200,000-transition
-buffer): longer than a 2-core CPU trains in a few hours, so it is stopped where time runs out
-(SIGINT: it checkpoints) and reported as unfinished, at the step it reached.
+buffer): longer than a 2-core CPU trains in a few hours, so it saves its replay buffer with each
+checkpoint (`--save-buffer`, 1.3 GiB full) and goes on where it was stopped, buffer and all; a
+report before its end gives the step it reached, as unfinished.
 """
 
 from __future__ import annotations
@@ -42,7 +43,8 @@ REPO = Path(__file__).resolve().parent.parent
 ATARI_300K = ["--total-timesteps", "300000", "--learning-starts", "20000",
               "--exploration-fraction", "0.1", "--buffer-size", "100000"]  # fmt: skip
 ATARI_1M = ["--total-timesteps", "1000000", "--learning-starts", "20000",
-            "--exploration-fraction", "0.1", "--buffer-size", "200000"]  # fmt: skip
+            "--exploration-fraction", "0.1", "--buffer-size", "200000",
+            "--save-buffer"]  # fmt: skip
 
 
 @dataclass(frozen=True)
