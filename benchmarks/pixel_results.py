@@ -10,7 +10,10 @@ Each (env, agent, seed) is `python -m agents AGENT --env ENV --seed SEED --run-d
 a process of its own, `--jobs` at a time (each with an equal share of the cores' threads), under
 `--out-dir` (default runs/pixels/<experiment>/); a run with a summary.json is not run again and
 one cut short goes on from its last checkpoint (every 10 minutes), so an experiment can be
-stopped and resumed. Then it writes docs/results/<experiment>.md (the table, the machine, the
+stopped and resumed. SIGINT or SIGTERM (Ctrl-C, kill) stops it so: each run under way is told
+once, saves its checkpoint and ends, no other starts, and the report says where each got; the
+runs are in sessions of their own, so a terminal's Ctrl-C reaches them only through this script.
+Then it writes docs/results/<experiment>.md (the table, the machine, the
 command, the commit each run was trained at) and docs/results/<experiment>.png (the learning
 curves). Peak memory is the run's maximum resident set size (Linux's VmHWM of the child, written
 as it grows, so a run cut short keeps it; getrusage at its end).
@@ -33,9 +36,11 @@ import json
 import os
 import platform
 import re
+import signal
 import subprocess
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -105,6 +110,8 @@ def _train(run_dir: Path, env_id: str, agent: str, seed: int, flags: tuple[str, 
 
     A run cut short (stopped, killed, the machine gone) goes on from its last checkpoint with
     `--resume`, its log appended to; one with no checkpoint yet starts again from nothing."""
+    if _stopping:  # a stop came before this run's turn
+        return
     resume = (run_dir / "checkpoint.pt").is_file() or (run_dir / "checkpoint.zip").is_file()
     if resume:
         command = [sys.executable, "-m", "agents", agent, "--resume", str(run_dir)]
@@ -125,18 +132,71 @@ def _train(run_dir: Path, env_id: str, agent: str, seed: int, flags: tuple[str, 
     peak_file = run_dir.parent / f"{run_dir.name}.peak_mib"
     peak = float(peak_file.read_text()) if resume and peak_file.is_file() else 0.0
     with open(run_dir.parent / f"{run_dir.name}.log", "a" if resume else "w") as log:
-        process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=environment)
-        while True:
-            pid, status, usage = os.wait4(process.pid, os.WNOHANG)
-            seen = usage.ru_maxrss / 1024 if pid else _peak_so_far(process.pid)
-            if seen is not None and round(seen) > round(peak):
-                peak = seen
-                peak_file.write_text(f"{peak:.0f}\n")
-            if pid:
-                break
-            time.sleep(PEAK_POLL_SECONDS)
-    if os.waitstatus_to_exitcode(status) != 0:
+        process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=environment,
+                                   start_new_session=True)  # fmt: skip
+        _under_way[process.pid] = process
+        if _stopping:  # the stop came while it started
+            process.send_signal(signal.SIGINT)
+        try:
+            while True:
+                pid, status, usage = os.wait4(process.pid, os.WNOHANG)
+                seen = usage.ru_maxrss / 1024 if pid else _peak_so_far(process.pid)
+                if seen is not None and round(seen) > round(peak):
+                    peak = seen
+                    peak_file.write_text(f"{peak:.0f}\n")
+                if pid:
+                    break
+                time.sleep(PEAK_POLL_SECONDS)
+        finally:
+            _under_way.pop(process.pid, None)
+    code = os.waitstatus_to_exitcode(status)
+    if code == 128 + signal.SIGINT:
+        print(f"  {env_id} {agent} seed {seed}: stopped at its checkpoint; the same command goes "
+              "on from it", file=sys.stderr)  # fmt: skip
+    elif code != 0:
         print(f"  {env_id} {agent} seed {seed}: FAILED, see {log.name}", file=sys.stderr)
+
+
+_under_way: dict[int, subprocess.Popen] = {}
+"""The runs' processes under way, by pid."""
+_stopping: list[int] = []
+"""The stop signal that came, if one did."""
+
+
+def _stop(signum: int, _frame: object) -> None:
+    """SIGINT or SIGTERM: each run under way is told once (SIGINT: it saves its checkpoint and
+    ends), and `_train` starts no other."""
+    if _stopping:
+        return
+    _stopping.append(signum)
+    print(f"\n{signal.Signals(signum).name}: the runs under way save their checkpoints and stop; "
+          "no other starts", file=sys.stderr, flush=True)  # fmt: skip
+    for process in list(_under_way.values()):
+        with contextlib.suppress(ProcessLookupError):
+            process.send_signal(signal.SIGINT)
+
+
+def train(experiment: Experiment, out_dir: Path, jobs: int) -> int | None:
+    """Trains every run of `experiment` not done yet, `jobs` at a time. Returns the stop signal
+    if SIGINT or SIGTERM stopped it (the runs under way then saved their checkpoints), else
+    None."""
+    runs = [(env_id, agent, seed) for seed in experiment.seeds for env_id in experiment.envs
+            for agent in experiment.agents]  # fmt: skip
+    todo = [run for run in runs if not (_run_dir(out_dir, *run) / "summary.json").is_file()]
+    threads = max(1, (os.cpu_count() or 1) // max(1, jobs))
+    print(f"{len(todo)} run(s) to train, {jobs} at a time", file=sys.stderr)
+    _stopping.clear()
+    previous = {signum: signal.signal(signum, _stop) for signum in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        with ThreadPoolExecutor(max_workers=jobs) as pool:
+            futures = [pool.submit(_train, _run_dir(out_dir, *run), *run, experiment.flags,
+                                   threads) for run in todo]  # fmt: skip
+            for future in futures:
+                future.result()
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+    return _stopping[0] if _stopping else None
 
 
 def _curve(run_dir: Path) -> tuple[list[float], list[float], list[float]]:
@@ -336,21 +396,11 @@ def main() -> None:
     options = parser.parse_args()
     experiment = EXPERIMENTS[options.experiment]
     out_dir = Path(options.out_dir or f"runs/pixels/{options.experiment}")
-    if not options.report:
-        from concurrent.futures import ThreadPoolExecutor
-
-        runs = [(env_id, agent, seed) for seed in experiment.seeds for env_id in experiment.envs
-                for agent in experiment.agents]  # fmt: skip
-        todo = [run for run in runs if not (_run_dir(out_dir, *run) / "summary.json").is_file()]
-        threads = max(1, (os.cpu_count() or 1) // max(1, options.jobs))
-        print(f"{len(todo)} run(s) to train, {options.jobs} at a time", file=sys.stderr)
-        with ThreadPoolExecutor(max_workers=options.jobs) as pool:
-            futures = [pool.submit(_train, _run_dir(out_dir, *run), *run, experiment.flags,
-                                   threads) for run in todo]  # fmt: skip
-            for future in futures:
-                future.result()
+    stopped = None if options.report else train(experiment, out_dir, options.jobs)
     command = "python benchmarks/pixel_results.py " + options.experiment
     print(report(options.experiment, experiment, out_dir, command))
+    if stopped is not None:
+        sys.exit(128 + stopped)
 
 
 if __name__ == "__main__":

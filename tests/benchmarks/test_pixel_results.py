@@ -1,16 +1,22 @@
-"""benchmarks/pixel_results.py: a run cut short goes on from its checkpoint, never from nothing."""
+"""benchmarks/pixel_results.py: a run cut short goes on from its checkpoint, never from nothing,
+and a stop reaches the runs under way."""
 
 from __future__ import annotations
 
 import importlib.util
 import os
+import signal
+import subprocess
 import sys
+import threading
+import time
 from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
 
 SCRIPT = Path(__file__).resolve().parents[2] / "benchmarks" / "pixel_results.py"
+REAL_POPEN, REAL_WAIT4 = subprocess.Popen, os.wait4  # before the fixture stands in for them
 
 
 @pytest.fixture
@@ -111,3 +117,52 @@ def test_the_peak_so_far_is_read_from_proc_and_none_for_no_such_process(pixel_re
         pytest.skip("no /proc here")
     assert 10 < pixel_results._peak_so_far(os.getpid()) < 1_000_000  # MiB
     assert pixel_results._peak_so_far(2**22 + 12345) is None  # above Linux's largest pid
+
+
+# A stand-in for `python -m agents ...`: says it started, then on each SIGINT notes it and saves
+# a "checkpoint", as the agents do, and ends with the shell's status for SIGINT.
+FAKE_RUN = """
+import pathlib, signal, sys, time
+run = pathlib.Path(sys.argv[1])
+run.mkdir(parents=True, exist_ok=True)
+def stop(signum, frame):
+    with open(run / "signals", "a") as file:
+        file.write(signal.Signals(signum).name + "\\n")
+    (run / "checkpoint.pt").write_text("saved")
+    time.sleep(0.5)  # a second signal, were one sent, would come while it saves
+    sys.exit(128 + signum)
+signal.signal(signal.SIGINT, stop)
+(run / "started").write_text("")
+time.sleep(60)
+"""
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+def test_a_stop_reaches_each_run_under_way_once_and_starts_no_other(
+    pixel_results, tmp_path, monkeypatch, signum
+):
+    started = []
+
+    def popen(command, **kwargs):
+        run_dir = command[command.index("--run-dir") + 1]
+        started.append(run_dir)
+        return REAL_POPEN([sys.executable, "-c", FAKE_RUN, run_dir], **kwargs)
+
+    monkeypatch.setattr(pixel_results.subprocess, "Popen", popen)
+    monkeypatch.setattr(pixel_results.os, "wait4", REAL_WAIT4)
+    monkeypatch.setattr(pixel_results, "PEAK_POLL_SECONDS", 0.05)
+    first = tmp_path / "Kaboom-v0" / "dqn__seed1"
+
+    def stop_when_started():
+        deadline = time.monotonic() + 30
+        while not (first / "started").is_file() and time.monotonic() < deadline:
+            time.sleep(0.02)
+        os.kill(os.getpid(), signum)
+
+    experiment = pixel_results.Experiment(("Kaboom-v0",), ("dqn",), (1, 2))
+    threading.Thread(target=stop_when_started, daemon=True).start()
+    assert pixel_results.train(experiment, tmp_path, jobs=1) == signum
+    assert started == [str(first)]  # seed 2 never started
+    assert (first / "signals").read_text() == "SIGINT\n"  # told once, whatever the stop was
+    assert (first / "checkpoint.pt").read_text() == "saved"
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # handlers restored
