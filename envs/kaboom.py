@@ -61,6 +61,13 @@ BOMBER_START_X = 24
 # falling within 13 pixels of ALE's, bomb by bomb (`python benchmarks/kaboom_diagnosis.py opening`).
 # How a game opens decides whether DQN learns it as it learns ALE's (docs/results.md).
 BOMBER_SEED = 353
+# After the opening, ALE's games part as the play sets them apart: under sticky actions, the
+# scripted player's games (8 of them) drop their first 7 bombs alike and part from the 8th, about
+# 30 pixels apart; without sticky actions every game is the same. Ours part so from the last catch
+# of group 1 on: each catch reseeds the bomber's turns with where the buckets caught it
+# (`_parted_turns`), so the same play still gives the same game
+# (`test_after_the_opening_the_play_sets_games_apart_as_on_ale`).
+OPENING_GROUPS = 1
 BOMB_HEIGHT, BOMB_WIDTH = 13, 5  # fuse and body
 BOMB_HAND_TOP = 38  # a bomb in the bomber's hand, and where a dropped one starts
 BOMB_GROUND_TOP = GROUND_BOTTOM - BOMB_HEIGHT  # a bomb below this has hit the ground
@@ -109,6 +116,12 @@ class _Uniforms:
         """Returns the last `count` values the last `take` gave, unused: the next take starts
         with them."""
         self._index -= count
+
+
+def _parted_turns(bomber_seed: int, state: KaboomState) -> _Uniforms:
+    """The bomber's turns after a catch past the opening: from his seed, the score and where
+    the buckets stand."""
+    return _Uniforms(np.random.default_rng((bomber_seed, state.score, state.bucket_x)))
 
 
 @dataclass(frozen=True)
@@ -811,7 +824,8 @@ class KaboomEnv(FrameRendering, Env[np.ndarray, int]):
     `self.np_random`; the bomber's turns come from a generator of his own, seeded with
     `bomber_seed` at every reset and drawn from only on the frames he runs, so that every game
     starts with the same bomber however long play waits for FIRE, as every game of the cartridge
-    does on ALE (its games differ only as the player's play sets them apart).
+    does on ALE; after the opening (group 1), each catch reseeds them with where the buckets
+    caught the bomb, so that games part as the player's play sets them apart, as ALE's do.
     The default seed opens as ALE's game does (`BOMBER_SEED`: its first ten bombs fall within 13
     pixels of ALE's); `bomber_seed=None` draws his start and turns from `self.np_random` instead:
     a harder game, whose opening no player learns by heart.
@@ -948,6 +962,12 @@ class KaboomEnv(FrameRendering, Env[np.ndarray, int]):
     * v0, later, the game unchanged: `DQN/Kaboom-v0` is made with `frameskip=1`, so its pipeline
       skips 4 frames with a max over the last two, the frames ale-py's vector env gives
       ALE/Kaboom-v5; the agents make Kaboom-v0 so too (`wrappers.pipeline_frameskip`).
+    * v0, later, the game changed: after the opening (group 1), the play sets games apart, as on
+      ALE: each catch reseeds the bomber's turns with where the buckets caught the bomb. His
+      path used to be the same in every game whatever the play, so every game dropped the same
+      bombs at the same columns, which an agent could learn by heart; ALE's games part from
+      about the 8th bomb under sticky actions. DQN learned the old game further than ALE's after
+      200,000 steps (docs/results.md).
     * v0, before any release, the game changed: while play waits for FIRE the bomber stands
       still, as on ALE. He used to stroll, so a waiting screen moved like one in play. DQN
       learned neither version where it learns `ALE/Kaboom-v5` (docs/results.md).
@@ -1077,7 +1097,7 @@ class KaboomEnv(FrameRendering, Env[np.ndarray, int]):
         (points scored, terminated, truncated). Sticky actions apply frame by frame, as in ALE."""
         # The hot path: plain ints, the frames' random draws taken from a pre-drawn list.
         state = self.state
-        score = state.score
+        score = scored = state.score
         sticky_draws, i = self._sticky.take(frames)
         turn_draws, j = self._turns.take(frames)
         sticky = self.repeat_action_probability
@@ -1085,8 +1105,9 @@ class KaboomEnv(FrameRendering, Env[np.ndarray, int]):
         taken = state.last_action
         terminated = truncated = False
         start_frame = state.frame
-        first_turn_draw = j
-        for _ in range(frames):
+        first_turn_draw, turn_draws_taken = j, frames
+        parting = self.bomber_seed is not None  # else his turns are np_random's already
+        for frame in range(frames):
             if sticky_draws[i] >= sticky:
                 taken = action
             # The bomber's draws are spent only on the frames he runs: as on ALE, his path is
@@ -1096,6 +1117,15 @@ class KaboomEnv(FrameRendering, Env[np.ndarray, int]):
             i += 1
             j += running
             state.frame += 1
+            if state.score != scored:
+                scored = state.score
+                if parting and state.group > OPENING_GROUPS:
+                    # A catch after the opening: where the buckets caught it sets his path apart.
+                    self._turns.put_back(turn_draws_taken - (j - first_turn_draw))
+                    self._turns = _parted_turns(self.bomber_seed, state)
+                    turn_draws_taken = frames - frame - 1
+                    turn_draws, j = self._turns.take(turn_draws_taken)
+                    first_turn_draw = j
             if state.buckets == 0 or state.score == MAX_SCORE:
                 terminated = True
                 break
@@ -1103,7 +1133,7 @@ class KaboomEnv(FrameRendering, Env[np.ndarray, int]):
                 truncated = True
                 break
         state.last_action = taken
-        self._turns.put_back(frames - (j - first_turn_draw))
+        self._turns.put_back(turn_draws_taken - (j - first_turn_draw))
         self._frame_number += state.frame - start_frame
         self._over = terminated or truncated
         return state.score - score, terminated, truncated

@@ -851,6 +851,35 @@ def test_the_bombers_path_is_the_same_however_long_play_waits_for_fire_as_on_ale
         assert opening_columns(env, 30, fire_delay=25) == at_once
 
 
+def _spread_by_bomb(env_id: str, sticky: float, games: int = 4, bombs: int = 20) -> np.ndarray:
+    """How far apart the scripted player's games drop each of their first `bombs` bombs: the
+    standard deviation over games (seeds 0, 1, ...) of each bomb's column."""
+    env = gym.make(env_id, frameskip=1, repeat_action_probability=sticky)
+    columns = np.array([opening_columns(env, bombs, seed=seed) for seed in range(games)])
+    env.close()
+    return columns.std(axis=0)
+
+
+def test_after_the_opening_the_play_sets_games_apart_as_on_ale():
+    """ALE's games drop their first bombs alike, then part as the play sets them apart: under
+    sticky actions the scripted player's games part within group 1, about 30 pixels apart;
+    without them every game is the same. Ours part so from group 2 on (where the buckets
+    caught each bomb reseeds the bomber's turns). They used to run the same path in every game,
+    whatever the play, which an agent could learn by heart and ALE's does not allow."""
+    for env_id in ("ALE/Kaboom-v5", "Kaboom-v0"):
+        parted = _spread_by_bomb(env_id, 0.25)
+        assert parted[:6].max() < 1  # the opening, alike
+        assert parted[10:].mean() > 15, env_id  # group 2, apart
+        assert _spread_by_bomb(env_id, 0.0, games=2).max() < 1e-9  # the same play, one game
+
+
+def test_the_same_play_on_the_same_seed_gives_the_same_parted_game():
+    """Parting comes from the play alone: two games of the same seed and actions (sticky ones
+    included) drop every bomb at the same column, into group 3."""
+    env = KaboomEnv(frameskip=1)
+    assert opening_columns(env, 40, seed=3) == opening_columns(env, 40, seed=3)
+
+
 def _drop_columns(env: gym.Env, seed: int, bombs: int) -> list[int]:
     """The columns where the first `bombs` bombs leave the bomber's hand in a game of a player who
     only presses FIRE, read from the game's state under any wrappers."""
