@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import itertools
 import json
 import sys
 from itertools import pairwise
@@ -120,6 +121,10 @@ PLAYERS = {
     "FIRE only (buckets stay)": lambda frame, rng: FIRE,
     "LEFT or FIRE, half each": lambda frame, rng: LEFT if rng.random() < 0.5 else FIRE,
     "scripted (chase_lowest_bomb)": lambda frame, rng: chase_lowest_bomb(frame),
+    # A player that can lose: where a game is harder to a chaser, it shows here first.
+    "scripted, a random action in half the steps": lambda frame, rng: (
+        int(rng.integers(4)) if rng.random() < 0.5 else chase_lowest_bomb(frame)
+    ),
 }
 
 
@@ -201,6 +206,35 @@ def bomber_speeds(env: gym.Env, seed: int) -> list[float]:
     return [float(np.mean(group)) if group else float("nan") for group in moves]
 
 
+def bomb_timing(env: gym.Env, seed: int) -> list[tuple[float, float]]:
+    """For each of groups 1 to 4 of a game of the scripted player on `env` (RGB, made with
+    `frameskip=1`): the median frames between two drops, and the mean fall of the lowest bomb in
+    pixels a frame, read from the frames."""
+    frame, _ = env.reset(seed=seed)
+    gaps: list[list[int]] = [[] for _ in GROUP_SCORES[1:]]
+    falls: list[list[int]] = [[] for _ in GROUP_SCORES[1:]]
+    score, last_drop, last_low = 0.0, None, None
+    for frame_number in itertools.count():
+        frame, reward, terminated, truncated, _ = env.step(chase_lowest_bomb(frame))
+        score += float(reward)
+        group = int(np.searchsorted(GROUP_SCORES, score, side="right")) - 1
+        if terminated or truncated or group >= len(gaps):
+            break
+        playfield = frame[:, kaboom.PLAYFIELD_LEFT : kaboom.PLAYFIELD_RIGHT]
+        bombs = (playfield[52 : kaboom.GROUND_BOTTOM] == kaboom._BOMB_BODY).all(axis=-1).any(1)
+        if bombs[:4].any() and (last_drop is None or frame_number - last_drop > 4):
+            if last_drop is not None and frame_number - last_drop < 60:  # not across a wait
+                gaps[group].append(frame_number - last_drop)
+            last_drop = frame_number
+        rows = np.flatnonzero(bombs)
+        low = int(rows[-1]) if len(rows) else None
+        if low is not None and last_low is not None and 0 < low - last_low < 8:
+            falls[group].append(low - last_low)
+        last_low = low
+    return [(float(np.median(g)) if g else float("nan"), float(np.mean(f)) if f else float("nan"))
+            for g, f in zip(gaps, falls, strict=True)]  # fmt: skip
+
+
 def groups(games: int) -> dict[str, dict[str, list]]:
     """Groups 1 to 4 on both games, `games` games of the scripted player each (seeds 0, 1, ...,
     v5's sticky actions, so that games part): where their bombs leave the bomber's hand
@@ -215,22 +249,27 @@ def groups(games: int) -> dict[str, dict[str, list]]:
         env = gym.make(env_id, frameskip=1, repeat_action_probability=0.25)
         played = [opening_columns(env, GROUP_BOMBS[-1][1], seed=seed) for seed in range(games)]
         speeds = np.nanmean([bomber_speeds(env, seed) for seed in range(games)], axis=0)
+        timing = np.nanmean([bomb_timing(env, seed) for seed in range(games)], axis=0)
         env.close()
         columns = [
             np.array([x for game in played for x in game[first - 1 : last]])
             for first, last in GROUP_BOMBS
         ]
-        found[env_id] = {"columns": columns, "speeds": speeds.tolist()}
+        found[env_id] = {"columns": columns, "speeds": speeds.tolist(), "timing": timing.tolist()}
     names = list(found)
+    timing = "frames a drop, fall px/frame"
     print(f"| group (bombs) | bombs fall, {' | bombs fall, '.join(names)} | "
-          f"bomber px/frame, {' | bomber px/frame, '.join(names)} |")  # fmt: skip
-    print(f"|---|{'---:|' * 2 * len(names)}")
+          f"bomber px/frame, {' | bomber px/frame, '.join(names)} | "
+          f"{timing}, {f' | {timing}, '.join(names)} |")  # fmt: skip
+    print(f"|---|{'---:|' * 3 * len(names)}")
     for group, (first, last) in enumerate(GROUP_BOMBS):
         where = [found[name]["columns"][group] for name in names]
         text = [
             f"column {c.mean():.0f} ± {c.std():.0f}, {np.mean(c < third):.0%} left" for c in where
         ]
         text += [f"{found[name]['speeds'][group]:.2f}" for name in names]
+        text += [f"{found[name]['timing'][group][0]:.0f}, {found[name]['timing'][group][1]:.2f}"
+                 for name in names]  # fmt: skip
         print(f"| {group + 1} ({first} to {last}) | {' | '.join(text)} |")
     return found
 

@@ -966,8 +966,9 @@ class KaboomEnv(FrameRendering, Env[np.ndarray, int]):
       ALE: each catch reseeds the bomber's turns with where the buckets caught the bomb. His
       path used to be the same in every game whatever the play, so every game dropped the same
       bombs at the same columns, which an agent could learn by heart; ALE's games part from
-      about the 8th bomb under sticky actions. DQN learned the old game further than ALE's after
-      200,000 steps (docs/results.md).
+      about the 8th bomb under sticky actions. DQN learns both versions alike, further than
+      ALE's game after 200,000 steps; its agents carry more of their score to ALE's game now,
+      and ALE's to ours (docs/results.md).
     * v0, before any release, the game changed: while play waits for FIRE the bomber stands
       still, as on ALE. He used to stroll, so a waiting screen moved like one in play. DQN
       learned neither version where it learns `ALE/Kaboom-v5` (docs/results.md).

@@ -116,3 +116,13 @@ def test_only_the_rhythm_game_runs_the_bomber_in_ales_rhythm_from_its_own_seed(d
 def test_the_rhythm_games_seed_ranks_first_of_those_up_to_it(diagnosis):
     ranked = diagnosis.opening(seeds=diagnosis.RHYTHM_SEED + 1, game="rhythm")
     assert ranked[0][1] == diagnosis.RHYTHM_SEED and ranked[0][0] <= 14
+
+
+def test_the_bombs_timing_is_read_from_the_frames(diagnosis):
+    """Our game's drops and falls, read from its frames, are its rules' (fall speeds are in 1/16
+    pixel a frame, so a mean over whole-pixel steps)."""
+    env = gym.make("Kaboom-v0", frameskip=1, repeat_action_probability=0.0)
+    for group, (every, fall) in enumerate(diagnosis.bomb_timing(env, seed=0), start=1):
+        rules = kaboom.group_rules(group)
+        assert every == rules.drop_interval
+        assert abs(fall - rules.fall_speed / kaboom.SUBPIXELS) < 0.02
