@@ -160,9 +160,10 @@ def test_a_stop_reaches_each_run_under_way_once_and_starts_no_other(
         os.kill(os.getpid(), signum)
 
     experiment = pixel_results.Experiment(("Kaboom-v0",), ("dqn",), (1, 2))
+    handlers = [signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)]
     threading.Thread(target=stop_when_started, daemon=True).start()
     assert pixel_results.train(experiment, tmp_path, jobs=1) == signum
     assert started == [str(first)]  # seed 2 never started
     assert (first / "signals").read_text() == "SIGINT\n"  # told once, whatever the stop was
     assert (first / "checkpoint.pt").read_text() == "saved"
-    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # handlers restored
+    assert [signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)] == handlers  # restored
