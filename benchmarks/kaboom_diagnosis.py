@@ -186,40 +186,26 @@ GROUP_SCORES = tuple(
 """the scores at which groups 1 to 4 begin and group 4 ends, where none is missed"""
 
 
-def bomber_speeds(env: gym.Env, seed: int) -> list[float]:
-    """The bomber's mean speed, in pixels a frame (his halts and turns counted), in each of
-    groups 1 to 4 of a game of the scripted player on `env` (RGB, made with `frameskip=1`), from
-    the frames (`bomber_column`)."""
+def read_groups(env: gym.Env, seed: int) -> tuple[list[float], list[tuple[float, float]]]:
+    """For each of groups 1 to 4 of a game of the scripted player on `env` (RGB, made with
+    `frameskip=1`), read from the frames: the bomber's mean speed in pixels a frame (his halts
+    and turns counted, `bomber_column`), and the bombs' timing: the median frames between two
+    drops and the mean fall of the lowest bomb in pixels a frame."""
     frame, _ = env.reset(seed=seed)
     moves: list[list[float]] = [[] for _ in GROUP_SCORES[1:]]
-    score, last = 0.0, None
-    while score < GROUP_SCORES[-1]:
-        frame, reward, terminated, truncated, _ = env.step(chase_lowest_bomb(frame))
-        score += float(reward)
-        if terminated or truncated:
-            break
-        at = bomber_column(frame)
-        group = int(np.searchsorted(GROUP_SCORES, score, side="right")) - 1
-        if at is not None and last is not None and group < len(moves):
-            moves[group].append(abs(at - last))
-        last = at
-    return [float(np.mean(group)) if group else float("nan") for group in moves]
-
-
-def bomb_timing(env: gym.Env, seed: int) -> list[tuple[float, float]]:
-    """For each of groups 1 to 4 of a game of the scripted player on `env` (RGB, made with
-    `frameskip=1`): the median frames between two drops, and the mean fall of the lowest bomb in
-    pixels a frame, read from the frames."""
-    frame, _ = env.reset(seed=seed)
     gaps: list[list[int]] = [[] for _ in GROUP_SCORES[1:]]
     falls: list[list[int]] = [[] for _ in GROUP_SCORES[1:]]
-    score, last_drop, last_low = 0.0, None, None
+    score, last_at, last_drop, last_low = 0.0, None, None, None
     for frame_number in itertools.count():
         frame, reward, terminated, truncated, _ = env.step(chase_lowest_bomb(frame))
         score += float(reward)
         group = int(np.searchsorted(GROUP_SCORES, score, side="right")) - 1
-        if terminated or truncated or group >= len(gaps):
+        if terminated or truncated or group >= len(moves):
             break
+        at = bomber_column(frame)
+        if at is not None and last_at is not None:
+            moves[group].append(abs(at - last_at))
+        last_at = at
         playfield = frame[:, kaboom.PLAYFIELD_LEFT : kaboom.PLAYFIELD_RIGHT]
         bombs = (playfield[52 : kaboom.GROUND_BOTTOM] == kaboom._BOMB_BODY).all(axis=-1).any(1)
         if bombs[:4].any() and (last_drop is None or frame_number - last_drop > 4):
@@ -231,16 +217,18 @@ def bomb_timing(env: gym.Env, seed: int) -> list[tuple[float, float]]:
         if low is not None and last_low is not None and 0 < low - last_low < 8:
             falls[group].append(low - last_low)
         last_low = low
-    return [(float(np.median(g)) if g else float("nan"), float(np.mean(f)) if f else float("nan"))
-            for g, f in zip(gaps, falls, strict=True)]  # fmt: skip
+    speeds = [float(np.mean(m)) if m else float("nan") for m in moves]
+    timing = [(float(np.median(g)) if g else float("nan"), float(np.mean(f)) if f else float("nan"))
+              for g, f in zip(gaps, falls, strict=True)]  # fmt: skip
+    return speeds, timing
 
 
 def groups(games: int) -> dict[str, dict[str, list]]:
     """Groups 1 to 4 on both games, `games` games of the scripted player each (seeds 0, 1, ...,
     v5's sticky actions, so that games part): where their bombs leave the bomber's hand
-    (`opening_columns`: the mean column, its spread, the share in the left third of the wall) and
-    how fast the bomber runs (`bomber_speeds`). Returns each game's columns and speeds, an entry
-    per group."""
+    (`opening_columns`: the mean column, its spread, the share in the left third of the wall),
+    how fast the bomber runs, and how often bombs drop and how fast they fall (`read_groups`).
+    Returns each game's columns, speeds and timing, an entry per group."""
     left, right = kaboom.PLAYFIELD_LEFT, kaboom.PLAYFIELD_RIGHT
     third = left + (right - left) / 3
     print(f"left third: columns {left} to {third:.0f} of {left} to {right}")
@@ -248,8 +236,9 @@ def groups(games: int) -> dict[str, dict[str, list]]:
     for env_id in ("ALE/Kaboom-v5", "Kaboom-v0"):
         env = gym.make(env_id, frameskip=1, repeat_action_probability=0.25)
         played = [opening_columns(env, GROUP_BOMBS[-1][1], seed=seed) for seed in range(games)]
-        speeds = np.nanmean([bomber_speeds(env, seed) for seed in range(games)], axis=0)
-        timing = np.nanmean([bomb_timing(env, seed) for seed in range(games)], axis=0)
+        read = [read_groups(env, seed) for seed in range(games)]
+        speeds = np.nanmean([speeds for speeds, _ in read], axis=0)
+        timing = np.nanmean([timing for _, timing in read], axis=0)
         env.close()
         columns = [
             np.array([x for game in played for x in game[first - 1 : last]])

@@ -94,7 +94,7 @@ def test_groups_prints_where_each_groups_bombs_fall_and_the_bombers_speed(diagno
 
 def test_the_bombers_speed_is_read_from_the_frames(diagnosis):
     env = gym.make("Kaboom-v0", frameskip=1, repeat_action_probability=0.0)
-    speeds = diagnosis.bomber_speeds(env, seed=0)
+    speeds, _ = diagnosis.read_groups(env, seed=0)
     # The bomber runs at group_rules' speed but when he halts to turn or waits for FIRE.
     for group, speed in enumerate(speeds, start=1):
         assert 0.5 * kaboom.group_rules(group).bomber_speed / kaboom.SUBPIXELS < speed
@@ -122,7 +122,7 @@ def test_the_bombs_timing_is_read_from_the_frames(diagnosis):
     """Our game's drops and falls, read from its frames, are its rules' (fall speeds are in 1/16
     pixel a frame, so a mean over whole-pixel steps)."""
     env = gym.make("Kaboom-v0", frameskip=1, repeat_action_probability=0.0)
-    for group, (every, fall) in enumerate(diagnosis.bomb_timing(env, seed=0), start=1):
+    for group, (every, fall) in enumerate(diagnosis.read_groups(env, seed=0)[1], start=1):
         rules = kaboom.group_rules(group)
         assert every == rules.drop_interval
         assert abs(fall - rules.fall_speed / kaboom.SUBPIXELS) < 0.02
