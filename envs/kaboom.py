@@ -1122,7 +1122,6 @@ class KaboomEnv(FrameRendering, Env[np.ndarray, int]):
                 scored = state.score
                 if parting and state.group > OPENING_GROUPS:
                     # A catch after the opening: where the buckets caught it sets his path apart.
-                    self._turns.put_back(turn_draws_taken - (j - first_turn_draw))
                     self._turns = _parted_turns(self.bomber_seed, state)
                     turn_draws_taken = frames - frame - 1
                     turn_draws, j = self._turns.take(turn_draws_taken)
