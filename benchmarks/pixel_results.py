@@ -210,20 +210,29 @@ def _curve(run_dir: Path) -> tuple[list[float], list[float], list[float]]:
     return steps, walls, returns
 
 
-def _resumed(out_dir: Path, experiment: Experiment) -> list[str]:
-    """Each run that went on from a checkpoint, and the steps it went on at, from its log."""
-    resumed = []
+def _resumed(out_dir: Path, experiment: Experiment) -> tuple[list[str], list[str]]:
+    """Each run that went on from a checkpoint and the steps it went on at, from its log: those
+    whose replay buffer came back with it, and those that refilled it before learning again (the
+    agents say which, `agents.common.runs.refill_note`, before they say "resuming")."""
+    kept, refilled = [], []
     for env_id, agent, seed in experiment.runs():
         run = _run_dir(out_dir, env_id, agent, seed)
         log = run.parent / f"{run.name}.log"
-        steps = (
-            re.findall(r"^resuming .* at step ([\d,]+)$", log.read_text(), re.M)
-            if log.is_file()
-            else []
-        )
-        if steps:
-            resumed.append(f"{env_id} {agent} seed {seed} at step {', '.join(steps)}")
-    return resumed
+        text = log.read_text() if log.is_file() else ""
+        steps: dict[bool, list[str]] = {False: [], True: []}  # refilled or not: its steps
+        refilling = False
+        for line in text.splitlines():
+            # A resumed agent says whether its buffer must fill again before "resuming".
+            refilling = refilling or line.startswith("the replay buffer was not saved")
+            if resuming := re.fullmatch(r"resuming .* at step ([\d,]+)", line):
+                steps[refilling].append(resuming[1])
+                refilling = False
+        name = f"{env_id} {agent} seed {seed}"
+        if steps[False]:
+            kept.append(f"{name} at step {', '.join(steps[False])}")
+        if steps[True]:
+            refilled.append(f"{name} at step {', '.join(steps[True])}")
+    return kept, refilled
 
 
 def _precision(run_dir: Path, config: dict) -> str:
@@ -350,13 +359,14 @@ def report(name: str, experiment: Experiment, out_dir: Path, command: str) -> st
         rows = ["No run has finished yet."]
     else:
         rows += ["", "Steps/s is the run's steps over its wall time, resumed or not."]
-    resumed = _resumed(out_dir, experiment)
-    if resumed:
-        rows += [
-            "",
-            "Resumed from a checkpoint without the replay buffer, so not learning again "
-            "until it had refilled (learning starts after resuming): " + "; ".join(resumed) + ".",
-        ]
+    kept, refilled = _resumed(out_dir, experiment)
+    if kept:
+        rows += ["", "Resumed from a checkpoint with its replay buffer, so learning went straight "
+                 "on: " + "; ".join(kept) + "."]  # fmt: skip
+    if refilled:
+        rows += ["", "Resumed from a checkpoint without the replay buffer, so not learning again "
+                 "until it had refilled (learning starts after resuming): "
+                 + "; ".join(refilled) + "."]  # fmt: skip
     if len(unfinished) > 3:
         rows += unfinished
     if experiment.players:

@@ -15,6 +15,8 @@ from types import SimpleNamespace
 
 import pytest
 
+from agents.common.runs import refill_note
+
 SCRIPT = Path(__file__).resolve().parents[2] / "benchmarks" / "pixel_results.py"
 REAL_POPEN, REAL_WAIT4 = subprocess.Popen, os.wait4  # before the fixture stands in for them
 
@@ -77,15 +79,30 @@ def test_a_run_cut_short_before_its_first_checkpoint_starts_again(pixel_results,
     assert list(run_dir.iterdir()) == []
 
 
-def test_the_report_names_each_resumed_run_and_where_it_went_on(pixel_results, tmp_path):
+def test_the_report_names_each_resumed_run_and_whether_its_buffer_came_back(
+    pixel_results, tmp_path, capsys
+):
     experiment = pixel_results.Experiment(("Kaboom-v0", "ALE/Kaboom-v5"), ("dqn",), (1, 2))
     logs = tmp_path / "Kaboom-v0"
     logs.mkdir()
+    # What the agents print when they resume: the refill note comes before "resuming".
+    refill_note(282_941, 20_000)
+    refill = capsys.readouterr().err
     (logs / "dqn__seed1.log").write_text(
-        "step 1,000  sps 40\nresuming runs/Kaboom-v0/dqn__seed1 at step 282,941\nstep 290,000\n"
+        f"step 1,000  sps 40\n{refill}resuming runs/Kaboom-v0/dqn__seed1 at step 282,941\n"
+        "step 290,000\n"
     )
-    (logs / "dqn__seed2.log").write_text("step 1,000  sps 40\nstep 300,000\n")
-    assert pixel_results._resumed(tmp_path, experiment) == ["Kaboom-v0 dqn seed 1 at step 282,941"]
+    (logs / "dqn__seed2.log").write_text(
+        "step 1,000  sps 40\nrestored the replay buffer from runs/x/replay-000000036009.npz\n"
+        "resuming runs/Kaboom-v0/dqn__seed2 at step 36,009\nstep 40,000\n"
+        f"{refill}resuming runs/Kaboom-v0/dqn__seed2 at step 41,000\n"
+        "restored the replay buffer from runs/x/replay-000000050000.npz\n"
+        "resuming runs/Kaboom-v0/dqn__seed2 at step 50,000\nstep 300,000\n"
+    )
+    assert pixel_results._resumed(tmp_path, experiment) == (
+        ["Kaboom-v0 dqn seed 2 at step 36,009, 50,000"],
+        ["Kaboom-v0 dqn seed 1 at step 282,941", "Kaboom-v0 dqn seed 2 at step 41,000"],
+    )
 
 
 def test_the_peak_is_on_disk_while_the_run_goes_so_a_run_cut_short_keeps_it(
