@@ -161,8 +161,8 @@ WRAPPERS: tuple[WrapperEntry, ...] = (
 
 @dataclass(frozen=True)
 class AgentEntry:
-    """One agent: `entry_point` names a `main(argv: list[str] | None) -> int` (see the README's
-    "Plugin agents" for what it must accept and write)."""
+    """One agent: `entry_point` names a `main(argv: list[str] | None) -> int` (see docs/agents.md,
+    "Plugin agents", for what it must accept and write)."""
 
     name: str
     entry_point: str

@@ -48,7 +48,7 @@ class HumanArgs:
     max_steps: int | None = None
     """stop after this many steps (none: no limit)"""
     fps: float | None = None
-    """steps a second (none: the env's render_fps)"""
+    """steps a second (none: the env's render_fps; ALE's games, 60 over the frame skip)"""
     scale: int | None = None
     """screen pixels per frame pixel (none: the largest that keeps the window 640 pixels tall)"""
     record: str | None = None

@@ -70,7 +70,10 @@ UNSUPPORTED = {
 SB3_PRESETS = {
     family: {
         **values,
-        "double": False,  # what SB3's DQN does, so config.json says so
+        # What SB3's DQN does, so that config.json says so: no Double DQN, its own plain
+        # update (not agents.dqn.fast_mlp), fp32.
+        "double": False,
+        "fast_mlp": False,
         "precision": "fp32",
         # rl-zoo3's hyperparameters for DQN on Atari (its hyperparams/dqn.yml).
         **({"buffer_size": 100_000, "learning_starts": 100_000} if family == "atari" else {}),

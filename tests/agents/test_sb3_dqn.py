@@ -80,6 +80,8 @@ def test_sb3_on_pong_for_a_few_hundred_steps(tmp_path):
         ),
         (["--dueling"], "--dueling has no meaning for sb3_dqn"),
         (["--compile"], "--compile has no meaning for sb3_dqn"),
+        (["--fast-mlp"], "--fast-mlp has no meaning for sb3_dqn: SB3 runs its own update"),
+        (["--precision", "bf16"], "--precision has no meaning for sb3_dqn: SB3 computes in fp32"),
     ],
 )
 def test_flags_sb3_has_no_meaning_for_are_refused(flag, reason, tmp_path):
@@ -90,11 +92,13 @@ def test_flags_sb3_has_no_meaning_for_are_refused(flag, reason, tmp_path):
 
 
 def test_flags_that_ask_for_what_sb3_does_anyway_are_taken(tmp_path):
-    result = _sb3("--no-double", "--no-dueling", "--total-timesteps", "64", "--episodes", "1",
+    does_anyway = ("--no-double", "--no-dueling", "--no-fast-mlp", "--precision", "fp32")
+    result = _sb3(*does_anyway, "--total-timesteps", "64", "--episodes", "1",
                   "--run-dir", str(tmp_path))  # fmt: skip
     assert result.returncode == 0, result.stderr
     config = json.loads((tmp_path / "config.json").read_text())
     assert config["double"] is False and config["dueling"] is False
+    assert config["fast_mlp"] is False and config["precision"] == "fp32"
 
 
 def test_resume_refuses_what_it_cannot_change_without_touching_the_run(catch_runs):
