@@ -34,10 +34,14 @@ from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 TARGET = 18.0
+STOPPED = 128 + signal.SIGINT
+"""The agents' exit status after a SIGINT stopped them at a checkpoint."""
 
 
 def train(run_dir: Path, total_timesteps: int, minutes: float, env: dict[str, str]) -> float:
-    """Trains until total-timesteps or `minutes` of wall time; returns the minutes it ran."""
+    """Trains until total-timesteps or `minutes` of wall time; returns the minutes it ran. Exits
+    with the run's status if it failed (a run directory in use, a crash): its last checkpoint and
+    progress.csv would be an older result than the one asked for."""
     command = [sys.executable, "-m", "agents.pqn", "--env", "ALE/Pong-v5",
                "--total-timesteps", str(total_timesteps), "--run-dir", str(run_dir)]  # fmt: skip
     print("$", " ".join(command[1:]).replace(sys.executable, "python"), flush=True)
@@ -47,7 +51,11 @@ def train(run_dir: Path, total_timesteps: int, minutes: float, env: dict[str, st
         process.wait(timeout=minutes * 60)
     except subprocess.TimeoutExpired:
         process.send_signal(signal.SIGINT)  # it checkpoints once the update under way is done
-        process.wait()
+        if process.wait() == STOPPED:
+            return (time.monotonic() - start) / 60
+    if process.returncode != 0:
+        sys.exit(f"the run failed (exit status {process.returncode}; it said why above), so "
+                 f"nothing of {run_dir} is evaluated or plotted")  # fmt: skip
     return (time.monotonic() - start) / 60
 
 
