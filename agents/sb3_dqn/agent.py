@@ -101,7 +101,20 @@ def make_vec_env(args: Args) -> VecEnv:
     return envs
 
 
-def build_model(args: Args, envs: VecEnv, device: torch.device | str) -> DQN:
+class RefillingDQN(DQN):
+    """SB3's DQN, whose gradient steps can wait for a replay buffer refilling after a resume
+    (`learn_from`, saved with the model) while it goes on acting with its policy, as agents.dqn
+    does. SB3's own `learning_starts` would also have it act at random meanwhile."""
+
+    learn_from = 0
+    """no gradient step before this env step"""
+
+    def train(self, gradient_steps: int, batch_size: int = 100) -> None:
+        if self.num_timesteps > self.learn_from:
+            super().train(gradient_steps, batch_size)
+
+
+def build_model(args: Args, envs: VecEnv, device: torch.device | str) -> RefillingDQN:
     """SB3's DQN with `args`: the same network (Nature CNN, or the MLP of --mlp-hidden) and the
     same number of gradient steps per env step."""
     image = uses_cnn(envs.observation_space)
@@ -109,7 +122,7 @@ def build_model(args: Args, envs: VecEnv, device: torch.device | str) -> DQN:
     # train_frequency env steps per gradient step, exactly: SB3 trains every train_freq vector
     # steps (num_envs env steps each), gradient_steps at a time.
     common = math.gcd(args.num_envs, args.train_frequency)
-    return DQN(
+    return RefillingDQN(
         "CnnPolicy" if image else "MlpPolicy",
         envs,
         learning_rate=args.learning_rate,
@@ -228,9 +241,9 @@ class SB3Agent(Agent):
     def saved_config(self, checkpoint: Path) -> dict[str, Any]:
         return read_state(checkpoint)["config"]
 
-    def _load(self, checkpoint: Path, **kwargs: Any) -> DQN:
+    def _load(self, checkpoint: Path, **kwargs: Any) -> RefillingDQN:
         try:
-            return DQN.load(checkpoint, **kwargs)
+            return RefillingDQN.load(checkpoint, **kwargs)
         except Exception as error:  # SB3 and torch raise many kinds for a damaged file
             raise UsageError(
                 f"{checkpoint} is not a readable SB3 checkpoint ({type(error).__name__}); it "
@@ -259,7 +272,8 @@ class SB3Agent(Agent):
                         "delete it to refill the buffer"
                     ) from None
             elif model.num_timesteps < args.total_timesteps:
-                model.learning_starts = refill_note(model.num_timesteps, args.learning_starts)
+                refilled = refill_note(model.num_timesteps, args.learning_starts)
+                model.learn_from = max(model.learn_from, refilled)
             tracker.load_state_dict(state["episodes"])
             wall_before = state["wall_seconds"]
             pick_up_run(run_dir, model.num_timesteps, args.total_timesteps)

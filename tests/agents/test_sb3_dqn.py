@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import zipfile
 from pathlib import Path
@@ -10,6 +11,8 @@ import pytest
 from helpers import run_python, train_runs
 
 from agents.common.runs import SUMMARY_KEYS
+from agents.dqn.config import Args
+from agents.sb3_dqn.agent import SB3_PRESETS, build_model, make_vec_env
 
 SHORT_CATCH = ["--total-timesteps", "3000", "--learning-starts", "500", "--episodes", "3"]
 
@@ -52,12 +55,38 @@ def test_sb3_resumes_through_its_own_save_and_load_then_evaluates(catch_runs):
     assert result.returncode == 0, result.stderr
     assert f"resuming {run_dir} at step {stopped:,}" in result.stderr
     assert 4000 <= _summary(run_dir)["total_steps"] < 4016
+    # Saved without its buffer, it refilled 500 steps (--learning-starts) before learning again,
+    # and SB3's own learning_starts, which would have had it act at random meanwhile, is as it was.
+    with zipfile.ZipFile(run_dir / "checkpoint.zip") as saved:
+        data = json.loads(saved.read("data"))
+    assert data["learn_from"] == stopped + 500 and data["learning_starts"] == 500
     result = _sb3("--evaluate", str(run_dir / "checkpoint.zip"), "--episodes", "3")
     assert result.returncode == 0, result.stderr
     assert "evaluation over 3 episode(s): mean return" in result.stdout
     result = _sb3("--resume", str(run_dir), "--episodes", "1")  # nothing left to train
     assert result.returncode == 0, result.stderr
     assert "only evaluated again; pass a larger --total-timesteps" in result.stderr
+
+
+def test_a_refilling_model_acts_with_its_policy_and_learns_only_once_refilled():
+    args = dataclasses.replace(Args(**SB3_PRESETS["catch"]), learning_starts=0)
+    model = build_model(args, make_vec_env(args), "cpu")
+    model.learn_from = 320  # what a resume without the buffer sets
+    acted, learned_at = [], []
+    predict, optimizer_step = model.predict, model.policy.optimizer.step
+
+    def predicting(*args, **kwargs):
+        acted.append(model.num_timesteps)
+        return predict(*args, **kwargs)
+
+    def stepping(*args, **kwargs):
+        learned_at.append(model.num_timesteps)
+        return optimizer_step(*args, **kwargs)
+
+    model.predict, model.policy.optimizer.step = predicting, stepping
+    model.learn(total_timesteps=640)
+    assert acted == list(range(0, 640, 16))  # its policy at every step (16 envs a step)
+    assert learned_at and min(learned_at) > 320
 
 
 def test_sb3_on_pong_for_a_few_hundred_steps(tmp_path):
