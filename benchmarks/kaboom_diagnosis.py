@@ -22,7 +22,9 @@ rest of the DQN pipeline, in Gymnasium's vector env. So what differs is the game
   speeds, halts and turns), from `RHYTHM_SEED`, whose opening is ALE's in that game.
 
 The run goes to runs/kaboom-diagnosis/<game>__seed<seed> (its progress.csv has the curve), and the
-last line gives its final training return and evaluation. Two at once on 2 cores: give each
+last line gives its final training return and evaluation. A run stopped with Ctrl-C or SIGTERM
+saves its checkpoint, and the same command goes on from it (plain `python -m agents.dqn --resume`
+cannot: the game's id exists only in this script). Two at once on 2 cores: give each
 `OMP_NUM_THREADS=1` (with two torch threads each and other work beside them, they ran at about 8
 steps/s; with one each, at 50 to 60).
 """
@@ -103,13 +105,21 @@ _RHYTHM_FIELDS = ("bomber_speed", "halt_every", "halt_frames", "turn_chance")
 
 
 def learn(game: str, seed: int, steps: int) -> None:
+    """Trains (or, from its checkpoint, goes on training) the run of `game`, then says how it
+    did. A run that stops or fails ends the script with its exit status."""
     from agents.dqn import main
 
     run_dir = REPO / "runs" / "kaboom-diagnosis" / f"{game}__seed{seed}"
-    main(["--env", _register(game), "--seed", str(seed), "--run-dir", str(run_dir),
-          "--total-timesteps", str(steps), "--learning-starts", "20000",
-          "--exploration-fraction", str(min(1.0, 30_000 / steps)), "--buffer-size", "100000",
-          "--no-terminal-on-life-loss"])  # fmt: skip
+    env_id = _register(game)  # before a resume too: the id exists in this process only
+    if (run_dir / "checkpoint.pt").is_file():  # cut short (Ctrl-C): it goes on where it stopped
+        status = main(["--resume", str(run_dir)])
+    else:
+        status = main(["--env", env_id, "--seed", str(seed), "--run-dir", str(run_dir),
+                       "--total-timesteps", str(steps), "--learning-starts", "20000",
+                       "--exploration-fraction", str(min(1.0, 30_000 / steps)),
+                       "--buffer-size", "100000", "--no-terminal-on-life-loss"])  # fmt: skip
+    if status != 0:
+        sys.exit(status)  # the agent said why (a stop: this command goes on from the checkpoint)
     summary = json.loads((run_dir / "summary.json").read_text())
     print(f"{game} seed {seed}, {steps:,} steps: training return (last 100) "
           f"{summary['train_mean_return_last_100']:.2f}, evaluation "

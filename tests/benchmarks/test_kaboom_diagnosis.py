@@ -126,3 +126,26 @@ def test_the_bombs_timing_is_read_from_the_frames(diagnosis):
         rules = kaboom.group_rules(group)
         assert every == rules.drop_interval
         assert abs(fall - rules.fall_speed / kaboom.SUBPIXELS) < 0.02
+
+
+def test_a_learn_run_cut_short_goes_on_from_its_checkpoint(diagnosis, monkeypatch, tmp_path):
+    import agents.dqn
+
+    calls = []
+
+    def stopped_agent(argv):
+        calls.append(argv)
+        return 130  # what a run stopped by SIGINT exits with, its checkpoint saved
+
+    monkeypatch.setattr(agents.dqn, "main", stopped_agent)
+    monkeypatch.setattr(diagnosis, "REPO", tmp_path)
+    with pytest.raises(SystemExit) as stopped:
+        diagnosis.learn("ours", 1, 100_000)
+    assert stopped.value.code == 130  # the agent's status, and no summary read
+    assert calls[0][:2] == ["--env", "diagnosis/Kaboom-ours-v0"]
+    run_dir = tmp_path / "runs" / "kaboom-diagnosis" / "ours__seed1"
+    run_dir.mkdir(parents=True)
+    (run_dir / "checkpoint.pt").write_bytes(b"")
+    with pytest.raises(SystemExit):
+        diagnosis.learn("ours", 1, 100_000)
+    assert calls[1] == ["--resume", str(run_dir)]
