@@ -900,8 +900,9 @@ class KaboomEnv(FrameRendering, Env[np.ndarray, int]):
     registered with this cap, as ALE registers its ids, and no `max_episode_steps`: a cap in
     frames holds at any `frameskip`.
 
-    `info` holds `lives` (the buckets left, as `ale.lives()`; ALE's Kaboom reports 1 until its
-    game is over, so only here do life-loss wrappers end an episode at a lost bucket), ALE's
+    `info` holds `lives` (the buckets left, as `ale.lives()`, a lost one counted until its
+    explosions end; ALE's Kaboom reports 1 until its game is over, so only here do life-loss
+    wrappers end an episode at a lost bucket), ALE's
     `episode_frame_number` and `frame_number` (frames since the last seeded reset, as ALE counts
     them), and `group`.
 
@@ -923,7 +924,7 @@ class KaboomEnv(FrameRendering, Env[np.ndarray, int]):
     | `repeat_action_probability`  | **float** | `0.25`   | sticky actions (ALE v5: 0.25); 0: none |
     | `max_num_frames_per_episode` | **int**   | `108000` | truncation after this many frames     |
     | `obs_type`                   | **str**   | `"rgb"`  | `"rgb"`, `"grayscale"` or `"state"`   |
-    | `bomber_seed`                | **int**   | `154`    | the bomber's seed; None: `np_random`  |
+    | `bomber_seed`                | **int**   | `353`    | the bomber's seed; None: `np_random`  |
     | `render_mode`                | **str**   | `None`   | `"rgb_array"` (the frame) or `"human"` |
 
     `max_num_frames_per_episode=None` turns the frame cap off. `frameskip` is at most 3,600, a
@@ -948,8 +949,9 @@ class KaboomEnv(FrameRendering, Env[np.ndarray, int]):
           give him (docs/results.md).
         - A reset waits for FIRE, where ALE's reset starts the first group itself (the DQN
           pipeline and SB3's `AtariWrapper` press FIRE on reset, so both play from the start).
-        - The bucket is lost, and `info["lives"]` drops, on the frame the bomb lands rather than
-          after the explosions; when it was the last, the game ends on that frame.
+        - The bucket is lost on the frame the bomb lands rather than after the explosions
+          (`info["lives"]` drops when they end); when it was the last, the game ends on that
+          frame.
         - `info["lives"]` and `ale.lives()` count the buckets (ALE's are 1 until game over), and
           `obs_type="state"` is new. ALE's RAM observations, its stochastic frameskip, its
           `full_action_space` and continuous actions, and the rest of `ALEInterface` (states,
@@ -969,6 +971,11 @@ class KaboomEnv(FrameRendering, Env[np.ndarray, int]):
       about the 8th bomb under sticky actions. DQN learns both versions alike, further than
       ALE's game after 200,000 steps; its agents carry more of their score to ALE's game now,
       and ALE's to ours (docs/results.md).
+    * v0, later, the game unchanged: `info["lives"]` and `ale.lives()` drop when a lost bucket's
+      explosions end, no longer on the frame the bomb lands. Life-loss wrappers (the DQN
+      pipeline's, SB3's `AtariWrapper`) ended the training episode there, and their FIRE on
+      reset fell in the explosions, which take no input: each episode after a lost bucket began
+      with the game waiting for a FIRE of the agent's.
     * v0, before any release, the game changed: while play waits for FIRE the bomber stands
       still, as on ALE. He used to stroll, so a waiting screen moved like one in play. DQN
       learned neither version where it learns `ALE/Kaboom-v5` (docs/results.md).
@@ -1031,8 +1038,13 @@ class KaboomEnv(FrameRendering, Env[np.ndarray, int]):
 
     @property
     def lives(self) -> int:
-        """Buckets left, as `info["lives"]` and `ale.lives()`."""
-        return self.state.buckets
+        """Buckets left, as `info["lives"]` and `ale.lives()`. A bucket lost to a miss counts
+        until its explosions end and the game waits for FIRE (the last one ends the game at once):
+        a life-loss wrapper ends the training episode there, so the FIRE it presses on reset
+        starts the next group. Pressed during the explosions, which take no input, it would be
+        lost, and the game would wait."""
+        state = self.state
+        return state.buckets + (state.phase == EXPLODING and state.buckets > 0)
 
     @functools.cached_property
     def ale(self) -> KaboomALE:
@@ -1140,7 +1152,7 @@ class KaboomEnv(FrameRendering, Env[np.ndarray, int]):
 
     def _info(self) -> dict[str, Any]:
         return {
-            "lives": self.state.buckets,
+            "lives": self.lives,
             "episode_frame_number": self.state.frame,
             "frame_number": self._frame_number,
             "group": self.state.group,
@@ -1196,9 +1208,10 @@ class KaboomALE:
     included; the frame skip is the env's) and returns its points, and after the end of the game
     does nothing and returns 0; the screens are uint8, (210, 160, 3) RGB and (210, 160) grayscale
     (`to_ale_grayscale`), returned, or written into a buffer of that shape. One departure:
-    `lives()` counts the buckets left, where ALE's Kaboom reports 1 until its game is over, so
-    life-loss wrappers (SB3's `EpisodicLifeEnv`, `AtariPreprocessing(terminal_on_life_loss=True)`)
-    end a training episode at each lost bucket. Other `ALEInterface` methods raise AttributeError.
+    `lives()` counts the buckets left (`KaboomEnv.lives`), where ALE's Kaboom reports 1 until its
+    game is over, so life-loss wrappers (SB3's `EpisodicLifeEnv`,
+    `AtariPreprocessing(terminal_on_life_loss=True)`) end a training episode at each lost bucket.
+    Other `ALEInterface` methods raise AttributeError.
     """
 
     def __init__(self, env: KaboomEnv) -> None:
@@ -1232,7 +1245,7 @@ class KaboomALE:
         return self._env._play(_INPUT_OF_ALE_ACTION[action], 1)[0]
 
     def lives(self) -> int:
-        return self._env.state.buckets
+        return self._env.lives
 
     def game_over(self, *, with_truncation: bool = True) -> bool:
         state = self._env.state

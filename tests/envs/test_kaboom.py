@@ -460,7 +460,8 @@ def test_a_miss_costs_the_bottom_bucket_and_blows_up_every_bomb():
     bombs = [_landing(), _landing(x=40, rows_up=30), _landing(x=60, rows_up=60)]
     env = _game(obs_type="rgb", group=3, bombs_to_drop=7, bucket_x=BUCKET_MIN_X, bombs=bombs)
     frame, reward, terminated, _, info = env.step(NOOP)
-    assert (reward, terminated, info["lives"]) == (0.0, False, 2)
+    # The bucket is gone at once; a life-loss wrapper learns of it when the explosions end.
+    assert (reward, terminated, env.state.buckets, info["lives"]) == (0.0, False, 2, 3)
     assert env.state.phase == EXPLODING and env.state.bombs == []
     assert [y for _, y in env.state.explosion] == sorted(
         (y for _, y in env.state.explosion), reverse=True
@@ -469,11 +470,11 @@ def test_a_miss_costs_the_bottom_bucket_and_blows_up_every_bomb():
     # Only the buckets move while the bombs explode and the screen flashes (as on ALE); then
     # play waits for FIRE.
     for _ in range(_explosion_length(3) - 1):
-        frame, *_ = env.step(RIGHT)
-        assert env.state.phase == EXPLODING and env.state.bombs == []
+        frame, _, _, _, info = env.step(RIGHT)
+        assert env.state.phase == EXPLODING and env.state.bombs == [] and info["lives"] == 3
     assert env.state.bucket_x == BUCKET_MAX_X
-    frame, *_ = env.step(NOOP)
-    assert env.state.phase == WAITING and env.state.explosion == []
+    frame, _, _, _, info = env.step(NOOP)
+    assert env.state.phase == WAITING and env.state.explosion == [] and info["lives"] == 2
     np.testing.assert_array_equal(frame, _Screen().draw(env.state))
     assert read_frame(frame)[0] is None  # no bomb on screen
     # One group back, with half its bombs.
@@ -930,7 +931,8 @@ def test_fuzzed_games_keep_the_rules(seed, frameskip, sticky, obs_type, group, s
         state = env.state
         assert env.observation_space.contains(obs)
         assert reward >= 0 and reward == int(reward)
-        assert 0 <= info["lives"] == state.buckets <= 3
+        lost_and_exploding = state.phase == EXPLODING and state.buckets > 0
+        assert 0 <= info["lives"] == state.buckets + lost_and_exploding <= 3
         assert terminated == (state.buckets == 0 or state.score == MAX_SCORE) and not truncated
         assert BUCKET_MIN_X <= state.bucket_x <= BUCKET_MAX_X
         assert BOMBER_MIN_X * SUBPIXELS <= state.bomber_x <= BOMBER_MAX_X * SUBPIXELS
@@ -1071,6 +1073,7 @@ def test_a_lost_bucket_ends_the_training_episode_but_not_the_game():
     frame_before = env.unwrapped.state.frame
     _, info = env.reset()
     assert info["lives"] == 2 and env.unwrapped.state.frame > frame_before  # the game went on
+    assert env.unwrapped.state.phase == PLAYING  # the FIRE on reset started the next group
 
 
 def test_dqn_pipeline_takes_ales_grayscale_from_the_game_unless_told_otherwise():

@@ -59,13 +59,15 @@ def test_sb3_atari_wrapper_ends_a_training_episode_at_a_lost_bucket_and_the_game
     envs.reset()
     assert game.ale.lives() == 3
     lives_at_ends, frames_at_ends = [], []
-    while len(lives_at_ends) < 3:
-        # The buckets stand still and miss; FIRE starts each group (a NOOP would wait forever).
-        _, _, dones, infos = envs.step(np.array([FIRE]))
+    for _ in range(3_000):  # about 1,000 steps with the fix; without it, waiting for FIRE
+        # The buckets stand still and miss; the wrapper's FIRE on reset starts each group.
+        _, _, dones, infos = envs.step(np.array([NOOP]))
         if dones[0]:
             # Monitor, under AtariWrapper, reports an episode only when the whole game ends.
             lives_at_ends.append(0 if "episode" in infos[0] else game.ale.lives())
             frames_at_ends.append(game.ale.getEpisodeFrameNumber())
+            if len(lives_at_ends) == 3:
+                break
     # A bucket lost ends a training episode; the reset after it plays on (a NOOP, then FIRE) until
     # the last bucket goes, and only then is the game reset.
     assert lives_at_ends == [2, 1, 0]
