@@ -16,6 +16,7 @@ has ALE's interface (`KaboomEnv.ale`, ALE's grayscale), so everything here treat
 
 from __future__ import annotations
 
+import dataclasses
 import inspect
 from typing import Any
 
@@ -212,8 +213,10 @@ def dqn_wrapper_specs(env: gym.Env, **options: Any) -> tuple[WrapperSpec, ...]:
     )
 
 
-def _spec(env_id: str) -> EnvSpec:
+def _spec(env_id: str | EnvSpec) -> EnvSpec:
     """`gym.spec(env_id)`, or a ValueError that adds how dqn-arcade's ids get registered."""
+    if isinstance(env_id, EnvSpec):
+        return env_id
     try:
         return gym.spec(env_id)
     except gym.error.Error as error:
@@ -223,16 +226,16 @@ def _spec(env_id: str) -> EnvSpec:
         ) from None
 
 
-def _is_preprocessed(env_id: str, options: dict[str, Any]) -> bool:
-    """Whether `env_id` is registered with the pipeline already (the `DQN/...` ids)."""
-    if not _spec(env_id).additional_wrappers:
-        return False
-    if options:
-        raise ValueError(
-            f"{env_id} is registered preprocessed, so options {sorted(options)} cannot apply; "
-            "pass them with the id of its base env instead."
-        )
-    return True
+def _as_made(env_id: str, options: dict[str, Any]) -> tuple[str | EnvSpec, bool]:
+    """What to make for `env_id` with `options`, and whether it comes preprocessed. An id
+    registered with the pipeline (the `DQN/...` ids) comes as registered; given options, its
+    pipeline is built again, with them, on the same game: its spec without the wrappers."""
+    spec = _spec(env_id)
+    if not spec.additional_wrappers:
+        return env_id, False
+    if not options:
+        return env_id, True
+    return dataclasses.replace(spec, additional_wrappers=()), False
 
 
 def make_dqn_env(
@@ -247,13 +250,15 @@ def make_dqn_env(
 
     ALE envs, and Kaboom's, are made with `obs_type="grayscale"` (the game's own grayscale, ALE's,
     costs less than converting RGB) unless `env_kwargs` or the id's registration names an
-    obs_type. Ids registered preprocessed (`DQN/...`) are made as they are. With
+    obs_type. Ids registered preprocessed (`DQN/...`) are made as they are, or given options, as
+    their base game (the same kwargs) through the pipeline with those options. With
     `episode_statistics`, Gymnasium's RecordEpisodeStatistics goes under the pipeline, so
     `info["episode"]` reports whole games with unclipped scores (for `DQN/...` ids, whose
     pipeline is fixed, it goes on top).
     """
     kwargs = dict(env_kwargs or {})
-    if _is_preprocessed(env_id, options):
+    env_id, preprocessed = _as_made(env_id, options)
+    if preprocessed:
         env = gym.make(env_id, render_mode=render_mode, **kwargs)
         return gym.wrappers.RecordEpisodeStatistics(env) if episode_statistics else env
     env = gym.make(env_id, render_mode=render_mode, **_with_ale_grayscale(env_id, kwargs))
@@ -339,7 +344,8 @@ def make_dqn_vector_env(
             img_height=screen_size,
             img_width=screen_size,
         )
-    if _is_preprocessed(env_id, options):
+    env_id, preprocessed = _as_made(env_id, options)
+    if preprocessed:
         return gym.make_vec(env_id, num_envs, vectorization_mode=vectorization_mode, **kwargs)
     kwargs = _with_ale_grayscale(env_id, kwargs)
     probe = gym.make(env_id, **kwargs)

@@ -22,7 +22,9 @@ from agents.common.cli import UsageError
 from agents.common.networks import uses_cnn
 from wrappers import make_dqn_env, make_dqn_vector_env, pipeline_frameskip
 
-# Options for the pipeline that leave reward clipping and life loss to the agent.
+# Options for the pipeline that leave reward clipping and life loss to the agent, so that the
+# returns it logs and evaluates are whole games with their real scores (a `DQN/...` id gets its
+# pipeline again on its game, without them: `make_dqn_env`).
 _AGENT_SIDE = {"clip_rewards": False, "terminal_on_life_loss": False}
 
 
@@ -43,15 +45,6 @@ def checked_env_id(env_id: str) -> str:
             f"unknown env id {env_id!r}; {hint}`python -m registry` lists ours, and ale-py "
             "provides ALE/<Game>-v5 ids such as ALE/Pong-v5"
         ) from None
-
-
-def preprocessed(env_id: str) -> bool:
-    """Whether `env_id` is registered with its pipeline (the `DQN/...` ids take no options)."""
-    return bool(gym.spec(env_id).additional_wrappers)
-
-
-def _options(env_id: str) -> dict[str, Any]:
-    return {} if preprocessed(env_id) else dict(_AGENT_SIDE)
 
 
 @contextmanager
@@ -75,7 +68,7 @@ def make_train_envs(env_id: str, num_envs: int) -> gym.vector.VectorEnv:
     """`num_envs` preprocessed copies of `env_id` in a vector env (autoreset on the next step)."""
     with usage_errors(env_id):
         envs = make_dqn_vector_env(
-            env_id, num_envs, env_kwargs=pipeline_frameskip(env_id), **_options(env_id)
+            env_id, num_envs, env_kwargs=pipeline_frameskip(env_id), **_AGENT_SIDE
         )
     return checked_discrete(env_id, envs, envs.single_action_space)
 
@@ -126,7 +119,7 @@ def make_eval_env(env_id: str, render_mode: str | None = None) -> gym.Env:
             env_id,
             render_mode=render_mode,
             env_kwargs=pipeline_frameskip(env_id),
-            **_options(env_id),
+            **_AGENT_SIDE,
         )
 
 

@@ -39,7 +39,6 @@ from agents.common.environments import (
     checked_discrete,
     checked_reset,
     make_eval_env,
-    preprocessed,
     usage_errors,
 )
 from agents.common.files import atomic_write
@@ -85,10 +84,9 @@ SB3_PRESETS = {
 def make_vec_env(args: Args) -> VecEnv:
     """`num_envs` copies of the pipeline, rewards clipped and life loss ended in the env (SB3
     learns from what the env returns), with RecordEpisodeStatistics under it."""
-    options = {} if preprocessed(args.env) else {
-        "clip_rewards": args.clip_rewards,
-        "terminal_on_life_loss": args.terminal_on_life_loss,
-    }  # fmt: skip
+    # A DQN/... id gets its pipeline again with these (make_dqn_env), as any other id.
+    options = {"clip_rewards": args.clip_rewards,
+               "terminal_on_life_loss": args.terminal_on_life_loss}  # fmt: skip
     env_kwargs = pipeline_frameskip(args.env)  # frames skipped as in training and evaluation
 
     def make():

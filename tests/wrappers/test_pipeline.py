@@ -66,6 +66,19 @@ def test_catch_pixels_through_make_dqn_env_match_the_registered_id():
         np.testing.assert_array_equal(env.step(action)[0], registered.step(action)[0])
 
 
+def test_options_given_with_a_preprocessed_id_build_its_pipeline_again_with_them():
+    names = [type(w).__name__ for w in _wrapper_stack(gym.make("DQN/Kaboom-v0"))]
+    assert "EpisodicLife" in names and "ClipReward" in names
+    env = make_dqn_env("DQN/Kaboom-v0", clip_rewards=False, terminal_on_life_loss=False)
+    assert [type(w).__name__ for w in _wrapper_stack(env)] == [
+        name for name in names if name not in ("EpisodicLife", "ClipReward")
+    ]
+    assert env.spec.kwargs["frameskip"] == 1 and env.unwrapped.obs_type == "grayscale"
+    envs = make_dqn_vector_env("DQN/Catch-v0", 2, frame_stack=2)
+    assert envs.single_observation_space.shape == (2, 84, 84)
+    envs.close()
+
+
 def _wrapper_stack(env) -> list[gym.Wrapper]:
     stack = []
     while isinstance(env, gym.Wrapper):
@@ -205,8 +218,6 @@ def test_impossible_requests_are_clear_errors():
         NoopReset(gym.make("Catch-v0"))
     with pytest.raises(ValueError, match="action 1 to be FIRE"):
         FireReset(gym.make("ALE/Freeway-v5"))
-    with pytest.raises(ValueError, match="registered preprocessed"):
-        make_dqn_env("DQN/Catch-v0", frame_stack=2)
     with pytest.raises(ValueError, match=r"Unknown DQN preprocessing options \['framestack'\]"):
         make_dqn_vector_env("ALE/Pong-v5", 2, framestack=2)
     with pytest.raises(ValueError, match=r"AtariVectorEnv cannot take env_kwargs \['obs_type'\]"):
