@@ -20,8 +20,10 @@ import zipfile
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 from stable_baselines3 import DQN
+from stable_baselines3.common.buffers import ReplayBuffer
 from stable_baselines3.common.callbacks import BaseCallback
 from stable_baselines3.common.vec_env import DummyVecEnv, VecEnv
 
@@ -110,6 +112,18 @@ class RefillingDQN(DQN):
     def train(self, gradient_steps: int, batch_size: int = 100) -> None:
         if self.num_timesteps > self.learn_from:
             super().train(gradient_steps, batch_size)
+
+
+def end_saved_episodes(buffer: ReplayBuffer) -> None:
+    """Marks each env's newest transition in a replay buffer just loaded as truncated: the envs
+    start new episodes on resume, and SB3's n-step returns would otherwise run on from it into
+    them (its buffer guards the newest transition so only while sampling, and only until the
+    next is added). A truncated transition bootstraps from its own next observation, so a
+    1-step return is unchanged."""
+    if buffer.pos == 0 and not buffer.full:
+        return
+    newest = (buffer.pos - 1) % buffer.buffer_size
+    buffer.timeouts[newest] = np.logical_or(buffer.timeouts[newest], buffer.dones[newest] == 0)
 
 
 def build_model(args: Args, envs: VecEnv, device: torch.device | str) -> RefillingDQN:
@@ -264,6 +278,7 @@ class SB3Agent(Agent):
             if args.save_buffer and replay and replay.is_file():
                 try:
                     model.load_replay_buffer(replay)
+                    end_saved_episodes(model.replay_buffer)
                 except Exception as error:  # a pickle: damaged files raise many kinds
                     raise UsageError(
                         f"{replay} is not a readable SB3 replay buffer ({type(error).__name__}); "

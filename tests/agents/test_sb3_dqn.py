@@ -7,12 +7,15 @@ import json
 import zipfile
 from pathlib import Path
 
+import numpy as np
 import pytest
+from gymnasium import spaces
 from helpers import run_python, train_runs
+from stable_baselines3.common.buffers import NStepReplayBuffer
 
 from agents.common.runs import SUMMARY_KEYS
 from agents.dqn.config import Args
-from agents.sb3_dqn.agent import SB3_PRESETS, build_model, make_vec_env
+from agents.sb3_dqn.agent import SB3_PRESETS, build_model, end_saved_episodes, make_vec_env
 
 SHORT_CATCH = ["--total-timesteps", "3000", "--learning-starts", "500", "--episodes", "3"]
 
@@ -87,6 +90,25 @@ def test_a_refilling_model_acts_with_its_policy_and_learns_only_once_refilled():
     model.learn(total_timesteps=640)
     assert acted == list(range(0, 640, 16))  # its policy at every step (16 envs a step)
     assert learned_at and min(learned_at) > 320
+
+
+def test_n_step_returns_of_a_loaded_buffer_stop_where_the_saved_run_stopped():
+    """A resume starts new episodes: SB3's 3-step return of a transition saved 2 steps before the
+    stop must not take the rewards of the new episode that follows it in the buffer."""
+    buffer = NStepReplayBuffer(16, spaces.Box(0, 1, (1,)), spaces.Discrete(2), n_steps=3,
+                               gamma=0.5)  # fmt: skip
+
+    def add(reward):
+        buffer.add(np.zeros((1, 1)), np.zeros((1, 1)), np.zeros((1, 1)), np.array([reward]),
+                   np.array([False]), [{}])  # fmt: skip
+
+    for _ in range(3):
+        add(1.0)  # the saved run's last steps, its episode still going
+    end_saved_episodes(buffer)  # what a resume does once the buffer is loaded
+    for _ in range(3):
+        add(100.0)  # the new episode's
+    returns = buffer._get_samples(np.array([1, 2])).rewards.squeeze(1).tolist()
+    assert returns == [1.0 + 0.5, 1.0]  # without: 1 + 0.5 + 25, and 1 + 50 + 25
 
 
 def test_sb3_on_pong_for_a_few_hundred_steps(tmp_path):
