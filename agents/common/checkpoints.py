@@ -84,6 +84,11 @@ def signals_stop_training() -> Iterator[None]:
             signal.signal(signum, handler)
 
 
+def held_signal() -> int | None:
+    """Inside `signals_deferred`: the first stop signal held so far, if one came."""
+    return _deferred[0] if _deferred else None
+
+
 @contextmanager
 def signals_deferred(*, stopping: bool = False, notice: str | None = None) -> Iterator[None]:
     """Inside, a stop signal is held back (saying `notice` on stderr, if given, when the first

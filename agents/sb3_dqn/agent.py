@@ -32,6 +32,7 @@ from agents.common.checkpoints import (
     Stop,
     TrainingStopped,
     check_finite,
+    held_signal,
     signals_deferred,
 )
 from agents.common.cli import UsageError
@@ -244,9 +245,17 @@ class RunCallback(BaseCallback):
             self.progress.losses(loss, math.nan, self.model._n_updates - self.updates)
             self.updates = self.model._n_updates
         self.progress.step(self.num_timesteps, self.model.exploration_rate)
+        return True
+
+    def _on_rollout_end(self) -> None:
+        """Between SB3's steps, where its state is whole: each step's transition is stored after
+        `_on_step`, and a stop inside its gradient step or target update could leave either half
+        done. So signals are held during `learn`, and a stop comes here."""
         if self.checkpoints.due(self.num_timesteps):
             self.run.checkpoint(self.progress)
-        return True
+        signum = held_signal()
+        if signum is not None:
+            raise Stop(signum)
 
 
 class SB3Agent(Agent):
@@ -300,11 +309,12 @@ class SB3Agent(Agent):
         run = Run(args, run_dir, model, tracker)
         callback = RunCallback(run, wall_before)
         try:
-            model.learn(
-                max(0, args.total_timesteps - start_step),
-                callback=callback,
-                reset_num_timesteps=not resume,
-            )
+            with signals_deferred():  # a stop waits for the end of SB3's step (RunCallback)
+                model.learn(
+                    max(0, args.total_timesteps - start_step),
+                    callback=callback,
+                    reset_num_timesteps=not resume,
+                )
             run.checkpoint(callback.progress)
         except KeyboardInterrupt as stop:  # a Stop signal, or Ctrl-C where no handler is set
             signum = stop.signum if isinstance(stop, Stop) else signal.SIGINT

@@ -10,8 +10,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 from gymnasium import spaces
-from helpers import run_python, train_runs
+from helpers import interrupted_once_learning, run_python, train_runs
 from stable_baselines3.common.buffers import NStepReplayBuffer
+from stable_baselines3.common.save_util import load_from_pkl
 
 from agents.common.runs import SUMMARY_KEYS
 from agents.dqn.config import Args
@@ -90,6 +91,20 @@ def test_a_refilling_model_acts_with_its_policy_and_learns_only_once_refilled():
     model.learn(total_timesteps=640)
     assert acted == list(range(0, 640, 16))  # its policy at every step (16 envs a step)
     assert learned_at and min(learned_at) > 320
+
+
+def test_a_stop_waits_for_the_end_of_sb3s_step_and_saves_every_step_counted(tmp_path):
+    run_dir = tmp_path / "run"
+    err = interrupted_once_learning("-m", "agents.sb3_dqn", "--total-timesteps", "200000",
+                                    "--learning-starts", "200", "--log-frequency", "500",
+                                    "--save-buffer", "--run-dir", str(run_dir))  # fmt: skip
+    assert "stopped by SIGINT; saved the checkpoint at step" in err and "Traceback" not in err
+    with zipfile.ZipFile(run_dir / "checkpoint.zip") as saved:
+        steps = json.loads(saved.read("data"))["num_timesteps"]
+    (replay,) = run_dir.glob("replay-*.pkl")
+    buffer = load_from_pkl(replay)
+    # Every step counted has its transition stored (16 envs a step), none cut in two.
+    assert replay.name == f"replay-{steps:012d}.pkl" and buffer.pos * 16 == steps > 500
 
 
 def test_n_step_returns_of_a_loaded_buffer_stop_where_the_saved_run_stopped():
