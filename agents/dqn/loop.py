@@ -75,6 +75,7 @@ class Trainer:
         self.next_update = args.learning_starts  # the env step of the next gradient step
         self.next_target_update = args.learning_starts + args.target_network_frequency
         self.saved_step: int | None = None
+        self.resumed_window: dict[str, Any] | None = None  # the progress log's, from a checkpoint
 
     def describe(self) -> str:
         buffer = self.buffer
@@ -106,6 +107,8 @@ class Trainer:
             log_frequency=args.log_frequency,
             wall_before=self.wall_before,
         )
+        if self.resumed_window is not None:  # rows on the run's own grid, losses since the last
+            progress.load_window_state(self.resumed_window)
         checkpoints = Schedule(self.global_step, args.checkpoint_frequency)
         try:
             while self.global_step < args.total_timesteps:
@@ -233,6 +236,7 @@ class Trainer:
             **random_state(self.rng, self.device),
             "episodes": self.episodes.state_dict(),
             "wall_seconds": progress.wall_seconds(),
+            "progress": progress.window_state(),
             "replay": replay,
         }
 
@@ -255,6 +259,7 @@ class Trainer:
         restore_random_state(checkpoint, self.rng, self.device)
         self.episodes.load_state_dict(checkpoint["episodes"])
         self.wall_before = checkpoint["wall_seconds"]
+        self.resumed_window = checkpoint.get("progress")  # absent from the first format-2 ones
         replay = checkpoint["replay"] and self.run_dir / checkpoint["replay"]
         if self.args.save_buffer and replay and replay.is_file():
             try:

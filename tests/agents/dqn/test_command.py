@@ -106,6 +106,8 @@ def test_an_interrupted_run_resumes_where_it_stopped(tmp_path):
     assert stopped_at + 2000 <= summary["total_steps"] < stopped_at + 2016
     steps = [int(row["step"]) for row in progress_rows(run_dir)]
     assert steps == sorted(steps) and steps[-1] == summary["total_steps"]  # no restart from 0
+    # The rows stay on the run's own grid: the first step past each 500 (16 envs a step).
+    assert all(step % 500 < 16 for step in steps[:-1])
     resumed = [row for row in progress_rows(run_dir) if int(row["step"]) > stopped_at]
     # Epsilon carries on from the schedule of the new total, below its start.
     assert float(resumed[0]["epsilon"]) < 1.0
