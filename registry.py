@@ -25,6 +25,7 @@ from typing import Any
 
 import ale_py
 import gymnasium as gym
+from gymnasium.envs import registration
 from gymnasium.envs.registration import EnvSpec, load_env_creator, namespace
 
 from wrappers.pipeline import dqn_wrapper_specs
@@ -227,7 +228,8 @@ def register_envs() -> None:
 ENV_PLUGIN_GROUP = "gymnasium.envs"
 """The entry-point group where env packages register their envs, which Gymnasium 1.x no longer
 loads itself: `load_env_plugins` does."""
-_loaded_plugins: set[str] = set()
+_loaded_plugins: set[str] = globals().get("_loaded_plugins", set())
+"""The entry points run already: kept over `importlib.reload(registry)`, which runs none twice."""
 
 
 def load_env_plugins() -> None:
@@ -240,6 +242,9 @@ def load_env_plugins() -> None:
             continue
         _loaded_plugins.add(point.value)
         source = point.dist.name if point.dist else point.value
+        # Gymnasium's `namespace` does not put the namespace back when its block raises, and
+        # every later `gym.register` would land in the broken plugin's.
+        outer = registration.current_namespace
         try:
             register = point.load()
             if point.name in ("__root__", "__internal__"):
@@ -248,6 +253,7 @@ def load_env_plugins() -> None:
                 with namespace(point.name):
                     register()
         except Exception as error:  # a broken plugin must not break ours, nor fill the screen
+            registration.current_namespace = outer
             print(
                 f"warning: the gymnasium.envs entry point {point.name} = {point.value} of "
                 f"{source} failed ({type(error).__name__}: {error}); its envs are not registered",

@@ -493,7 +493,8 @@ class CatchVectorEnv(VectorEnv):
         if self.max_episode_steps is None:
             truncated = np.zeros(self.num_envs, dtype=bool)
         else:
-            truncated = (self._elapsed >= self.max_episode_steps) & ~terminated
+            # As TimeLimit: truncated at the limit, whether or not the episode also terminated.
+            truncated = self._elapsed >= self.max_episode_steps
         done = terminated | truncated
 
         infos: dict[str, Any] = {}

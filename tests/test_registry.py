@@ -180,3 +180,25 @@ def test_envs_of_other_packages_entry_points_train_by_id(tmp_path):
     assert len(warning) == 1 and "this plugin is broken" in warning[0]
     summary = json.loads((tmp_path / "run" / "summary.json").read_text())
     assert summary["env_id"] == "Corridor/Corridor-v0" and summary["total_steps"] == 600
+
+
+def test_a_broken_plugin_leaves_gymnasiums_namespace_and_a_reload_runs_none_twice(tmp_path):
+    site = _install(tmp_path, 'broken_one = "corridor_envs:broken"')
+    check = """
+import importlib, warnings
+import gymnasium as gym
+import registry
+from gymnasium.envs import registration
+assert registration.current_namespace is None, registration.current_namespace
+gym.register(id="Mine-v0", entry_point="corridor_envs:Corridor")
+assert "Mine-v0" in gym.registry, [id for id in gym.registry if "Mine" in id]
+with warnings.catch_warnings():
+    warnings.simplefilter("error")  # an env registered twice warns
+    importlib.reload(registry)
+print("ok")
+"""
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(site), str(REPO_ROOT)])}
+    result = subprocess.run([sys.executable, "-c", check], cwd=tmp_path, env=env,
+                            capture_output=True, text=True, timeout=120)  # fmt: skip
+    assert result.stdout.strip() == "ok", result.stderr
+    assert result.stderr.count("this plugin is broken") == 1  # at import, not again on reload

@@ -74,11 +74,14 @@ def test_long_run_crosses_start_blocks():
     _assert_same_steps(ours, reference, actions, seed=7)
 
 
-def test_list_seeds_and_time_limit_match_too():
-    ours, reference = _pair(4, grid_size=7, max_episode_steps=4)
+@pytest.mark.parametrize("limit", [4, 6, 7])
+def test_list_seeds_and_time_limit_match_too(limit):
+    # Grid 7: an episode is 6 steps, so a limit of 6 truncates on its terminating step, which
+    # TimeLimit reports as both.
+    ours, reference = _pair(4, grid_size=7, max_episode_steps=limit)
     actions = np.random.default_rng(3).integers(0, 3, size=(100, 4))
     _assert_same_steps(ours, reference, actions, seed=[5, 0, 99, 5])
-    assert ours.unwrapped.max_episode_steps == 4
+    assert ours.unwrapped.max_episode_steps == limit
 
 
 def test_reset_mask_resets_only_those_envs():
