@@ -14,6 +14,7 @@ printed when the window closes.
 from __future__ import annotations
 
 import functools
+import math
 import os
 import sys
 from collections.abc import Callable
@@ -25,6 +26,7 @@ import numpy as np
 
 from agents.common.cli import UsageError, build_parser, explicit_values, resolve, run_main
 from agents.common.command import load_run
+from agents.common.config import MAX_SEED
 from agents.common.environments import checked_env_id, make_eval_env
 from agents.common.files import make_writable_dir
 from agents.common.play import Played, Recording, play
@@ -62,8 +64,10 @@ def _validate(args: HumanArgs) -> None:
         value = getattr(args, name)
         if value is not None and value < 1:
             raise UsageError(f"--{name.replace('_', '-')} must be at least 1, got {value}")
-    if args.fps is not None and args.fps <= 0:
-        raise UsageError(f"--fps must be positive, got {args.fps}")
+    if args.fps is not None and not (math.isfinite(args.fps) and args.fps > 0):
+        raise UsageError(f"--fps must be a positive number, got {args.fps}")
+    if args.seed is not None and not 0 <= args.seed <= MAX_SEED:
+        raise UsageError(f"--seed must lie in [0, {MAX_SEED:,}], got {args.seed}")
 
 
 def _by_hand(args: HumanArgs) -> tuple[str, Callable[[], gym.Env], None]:

@@ -119,3 +119,9 @@ def validate_run(args: RunArgs) -> None:
                 f"--video {args.video}: {nearest} is not a directory this user can write to; "
                 "pass another directory for the videos"
             )
+        held = len(list(video.glob("*.mp4"))) if video.is_dir() else 0
+        if held:
+            raise UsageError(
+                f"--video {args.video} already holds {held} video(s), which new ones could "
+                "overwrite or be mixed with; pass a new or empty directory"
+            )

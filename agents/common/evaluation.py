@@ -10,7 +10,7 @@ import warnings
 import gymnasium as gym
 
 from agents.common.environments import checked_reset, make_eval_env
-from agents.common.play import play
+from agents.common.play import play, steps_per_second
 from agents.common.policy import Policy
 
 
@@ -52,7 +52,13 @@ def evaluate_policy(
                 # command says where the videos went instead.
                 warnings.simplefilter("ignore", UserWarning)
                 env = gym.wrappers.RecordVideo(
-                    env, video_dir, episode_trigger=lambda _: True, disable_logger=True
+                    env,
+                    video_dir,
+                    episode_trigger=lambda _: True,
+                    # Named for what they show; validate_run refuses a folder with videos in it.
+                    name_prefix=f"{env_id.replace('/', '_')}-seed{seed}",
+                    fps=round(steps_per_second(env)),  # a frame a step, played at real speed
+                    disable_logger=True,
                 )
         if render == "human":
             return play(env, policy, episodes=episodes, seed=seed).returns

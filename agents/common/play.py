@@ -25,6 +25,7 @@ from typing import Any
 
 import gymnasium as gym
 import numpy as np
+from gymnasium.wrappers import AtariPreprocessing
 
 from agents.common.cli import UsageError
 from agents.common.files import atomic_write
@@ -37,12 +38,20 @@ def _env_name(env: gym.Env) -> str:
 
 
 def steps_per_second(env: gym.Env) -> float:
-    """The env's `render_fps`; for ALE, whose metadata says 30 whatever the frame skip, the
-    Atari's 60 frames a second over the frames a step takes."""
+    """The steps a second that play `env` at its real speed: the env's `render_fps`; for ALE's
+    interface (ALE's games, Kaboom's), whose metadata says 30 whatever the frame skip, the Atari's
+    60 frames a second over the frames a step takes: the game's own skip times that of any
+    `AtariPreprocessing` over it (the agents' evaluation envs skip there, the game 1 frame a
+    step)."""
     skip = getattr(env.unwrapped, "_frameskip", None)
-    if isinstance(skip, int) and skip > 0:
-        return 60 / skip
-    return env.metadata.get("render_fps", 30)
+    if not (isinstance(skip, int) and skip > 0):
+        return env.metadata.get("render_fps", 30)
+    layer = env
+    while isinstance(layer, gym.Wrapper):
+        if isinstance(layer, AtariPreprocessing):
+            skip *= layer.frame_skip
+        layer = layer.env
+    return 60 / skip
 
 
 def keys_to_action(env: gym.Env) -> dict[tuple[int, ...], int]:

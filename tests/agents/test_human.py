@@ -17,7 +17,9 @@ from helpers import run_python, train_runs
 
 from agents.common.cli import UsageError
 from agents.common.command import load_run
+from agents.common.environments import make_eval_env
 from agents.common.evaluation import evaluate_policy
+from agents.common.play import steps_per_second
 from agents.human import main
 from envs.catch import LEFT, RIGHT, STAY
 from envs.kaboom import read_frame
@@ -225,3 +227,18 @@ def test_the_agent_must_have_been_trained_on_the_env_given(trained):
         main(["--agent", str(trained["dqn"]), "--env", "Kaboom-v0"])
     with pytest.raises(UsageError, match="no checkpoint of an agent at"):
         main(["--agent", str(trained["dqn"] / "missing")])
+
+
+@pytest.mark.parametrize("flags", [["--fps", "nan"], ["--fps", "-1"], ["--seed", "-1"]])
+def test_bad_values_are_one_sentence(flags):
+    with pytest.raises(UsageError, match=f"{flags[0]} must"):
+        main(["--env", "Catch-v0", "--max-steps", "1", *flags])
+
+
+@pytest.mark.parametrize("env_id", ["ALE/Pong-v5", "Kaboom-v0", "DQN/Kaboom-v0"])
+def test_atari_games_play_at_their_speed_however_the_frames_are_skipped(env_id):
+    """60 frames a second, 4 a step: the game's own skip (as made), or AtariPreprocessing's over
+    a game made with one frame a step (the agents' evaluation envs, watched and recorded)."""
+    for env in (gym.make(env_id), make_eval_env(env_id)):
+        assert steps_per_second(env) == 15
+        env.close()

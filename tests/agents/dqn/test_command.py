@@ -157,7 +157,13 @@ def test_evaluate_records_videos(short_run, tmp_path):
     assert "evaluation over 2 episode(s)" in result.stdout
     assert f"videos of the episodes in {video_dir}" in result.stderr
     assert "UserWarning" not in result.stderr
-    assert sorted(path.suffix for path in video_dir.iterdir()) == [".mp4", ".mp4"]
+    # Named for the env and the evaluation's seed (the run's seed, 1, + 10,000).
+    assert sorted(path.name for path in video_dir.iterdir()) == [
+        f"Catch-v0-seed10001-episode-{episode}.mp4" for episode in (0, 1)
+    ]
+    again = _dqn("--evaluate", str(short_run), "--episodes", "1", "--video", str(video_dir))
+    assert again.returncode == 2  # never over the videos already there
+    assert f"--video {video_dir} already holds 2 video(s)" in again.stderr
 
 
 def test_evaluate_on_another_env_is_refused(short_run):
