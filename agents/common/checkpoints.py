@@ -61,7 +61,21 @@ _deferred: list[int] | None = None  # inside signals_deferred: the signals that 
 _notice: str | None = None  # what signals_deferred says when the first one comes
 
 
+_last_stop: int | None = None  # the stop signal that came last, deferred or not
+
+
+def stop_signal(stop: KeyboardInterrupt) -> int:
+    """The signal behind `stop`: a `Stop`'s own; for a plain KeyboardInterrupt, the stop signal
+    that came last (Ray's calls turn the `Stop` a signal raised in them into a KeyboardInterrupt),
+    else SIGINT (Ctrl-C where no handler was set)."""
+    if isinstance(stop, Stop):
+        return stop.signum
+    return _last_stop or signal.SIGINT
+
+
 def _handler(signum: int, _frame: Any) -> None:
+    global _last_stop
+    _last_stop = signum
     if _deferred is not None:
         if _notice and not _deferred:
             print(f"\n{signal.Signals(signum).name}: {_notice}", file=sys.stderr, flush=True)

@@ -19,6 +19,7 @@ again, so the same command resumes a grid that was interrupted (`agents.compare.
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import signal
 import sys
@@ -28,7 +29,7 @@ from pathlib import Path
 import gymnasium as gym
 
 import registry
-from agents.common.checkpoints import Stop, exit_status, signals_stop_training
+from agents.common.checkpoints import exit_status, signals_stop_training, stop_signal
 from agents.common.cli import Parser, UsageError, run_main
 from agents.common.environments import check_env, checked_env_id
 from agents.compare.grid import (
@@ -133,7 +134,9 @@ def _checked(options: argparse.Namespace) -> None:
         options.cpus_per_run = 1.0 if options.cpus_per_run is None else options.cpus_per_run
         options.gpus_per_run = options.gpus_per_run or 0.0
         options.max_retries = 2 if options.max_retries is None else options.max_retries
-        if options.cpus_per_run <= 0 or options.gpus_per_run < 0 or options.max_retries < 0:
+        cpus, gpus = options.cpus_per_run, options.gpus_per_run
+        finite = math.isfinite(cpus) and math.isfinite(gpus)
+        if not finite or cpus <= 0 or gpus < 0 or options.max_retries < 0:
             raise UsageError(
                 "--cpus-per-run must be above 0, --gpus-per-run and --max-retries at least 0"
             )
@@ -213,7 +216,7 @@ def main(argv: list[str] | None = None) -> int:
         with signals_stop_training():  # SIGTERM too: the runs under way are stopped
             runner.run(left, _report)
     except KeyboardInterrupt as stop:
-        stopped_by = stop.signum if isinstance(stop, Stop) else signal.SIGINT
+        stopped_by = stop_signal(stop)
 
     command = "python -m agents.compare " + " ".join(argv if argv is not None else sys.argv[1:])
     header = f"`{command}`, {runner.describe()}"

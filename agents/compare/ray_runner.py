@@ -27,13 +27,16 @@ from __future__ import annotations
 import json
 import logging
 import os
+import signal
 import socket
 import sys
+import threading
 from collections import deque
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from agents.common.checkpoints import STOP_SIGNALS
 from agents.common.cli import UsageError
 from agents.common.files import atomic_write
 from agents.compare import execute
@@ -105,6 +108,9 @@ class RayRunner:
         ray = self.ray
         runtime_env = {"working_dir": str(self.working_dir)} if self.working_dir else None
         where = self.address or "RAY_ADDRESS, or on this machine"
+        # ray.init sets a SIGTERM handler of its own (sys.exit), which would end the command
+        # without the tables of the runs that finished: the command's own handlers stay.
+        handlers = {signum: signal.getsignal(signum) for signum in STOP_SIGNALS}
         try:
             ray.init(
                 address=self.address,
@@ -115,6 +121,10 @@ class RayRunner:
         except (ConnectionError, ValueError, RuntimeError) as error:
             reason = str(error).strip().splitlines()[0] if str(error).strip() else repr(error)
             raise UsageError(f"cannot connect to a Ray cluster ({where}): {reason}") from None
+        finally:
+            if threading.current_thread() is threading.main_thread():
+                for signum, handler in handlers.items():
+                    signal.signal(signum, handler)
         nodes = [node for node in ray.nodes() if node.get("Alive")]
         total = ray.cluster_resources()
         self.cluster = (

@@ -38,8 +38,11 @@ class DQNAgent(Agent):
 
     def load_policy(self, checkpoint: Path, args: Args, device: torch.device) -> PolicyFactory:
         learner = make_learner(args, *train_spaces(args.env), device)
-        weights = load_checkpoint(checkpoint, AGENT)["learner"]["q_network"]
-        load_weights(learner.q_network, weights, args.env, "--mlp-hidden, --dueling")
+        saved = load_checkpoint(checkpoint, AGENT)
+        trained_on = saved["config"]["env"]
+        load_weights(
+            learner.q_network, saved["learner"]["q_network"], trained_on, "--mlp-hidden, --dueling"
+        )
         learner.weights_loaded()
         return q_policy(learner.greedy, learner.num_actions)
 

@@ -9,7 +9,6 @@ networks and optimizer, and optionally the replay buffer.
 from __future__ import annotations
 
 import dataclasses
-import signal
 import sys
 from pathlib import Path
 from typing import Any
@@ -19,13 +18,13 @@ import torch
 
 from agents.common.checkpoints import (
     Schedule,
-    Stop,
     TrainingStopped,
     check_finite,
     random_state,
     restore_random_state,
     save_checkpoint,
     signals_deferred,
+    stop_signal,
 )
 from agents.common.cli import UsageError
 from agents.common.device import set_cpu_threads
@@ -121,7 +120,7 @@ class Trainer:
                         self.checkpoint(progress)
             self.checkpoint(progress)
         except KeyboardInterrupt as stop:  # a Stop signal, or Ctrl-C where no handler is set
-            signum = stop.signum if isinstance(stop, Stop) else signal.SIGINT
+            signum = stop_signal(stop)
             raise TrainingStopped(signum, self.checkpoint(progress, stopping=True)) from None
         finally:
             progress.close()

@@ -15,7 +15,6 @@ continuation of the run but not the same one.
 from __future__ import annotations
 
 import dataclasses
-import signal
 from pathlib import Path
 from typing import Any
 
@@ -24,13 +23,13 @@ import torch
 
 from agents.common.checkpoints import (
     Schedule,
-    Stop,
     TrainingStopped,
     check_finite,
     random_state,
     restore_random_state,
     save_checkpoint,
     signals_deferred,
+    stop_signal,
 )
 from agents.common.cli import UsageError
 from agents.common.device import set_cpu_threads
@@ -118,7 +117,7 @@ class Trainer:
                         self.checkpoint(progress)
             self.checkpoint(progress)
         except KeyboardInterrupt as stop:  # a Stop signal, or Ctrl-C where no handler is set
-            signum = stop.signum if isinstance(stop, Stop) else signal.SIGINT
+            signum = stop_signal(stop)
             raise TrainingStopped(signum, self.checkpoint(progress, stopping=True)) from None
         finally:
             progress.close()

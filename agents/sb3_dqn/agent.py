@@ -14,7 +14,6 @@ import dataclasses
 import io
 import json
 import math
-import signal
 import sys
 import zipfile
 from pathlib import Path
@@ -34,6 +33,7 @@ from agents.common.checkpoints import (
     check_finite,
     held_signal,
     signals_deferred,
+    stop_signal,
 )
 from agents.common.cli import UsageError
 from agents.common.command import Agent, PolicyFactory, Trained, q_policy, run
@@ -317,7 +317,7 @@ class SB3Agent(Agent):
                 )
             run.checkpoint(callback.progress)
         except KeyboardInterrupt as stop:  # a Stop signal, or Ctrl-C where no handler is set
-            signum = stop.signum if isinstance(stop, Stop) else signal.SIGINT
+            signum = stop_signal(stop)
             if not hasattr(callback, "progress"):  # before SB3 started training
                 raise TrainingStopped(signum, "nothing new was saved") from None
             raise TrainingStopped(

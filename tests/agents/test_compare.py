@@ -101,6 +101,9 @@ def test_the_ray_flags_need_ray_and_a_missing_ray_is_one_line(tmp_path, monkeypa
     out_dir = tmp_path / "compare"
     why = _refusal(["--gpus-per-run", "1", "--max-retries", "1", "--out-dir", str(out_dir)])
     assert why == "--gpus-per-run, --max-retries go with --ray; runs here take --jobs"
+    for bad in (["--cpus-per-run", "nan"], ["--cpus-per-run", "0"], ["--gpus-per-run", "inf"]):
+        why = _refusal(["--ray", *bad, "--out-dir", str(out_dir)])
+        assert why.startswith("--cpus-per-run must be above 0"), why
     monkeypatch.setitem(sys.modules, "ray", None)  # as if Ray were not installed
     why = _refusal(["--ray", "--out-dir", str(out_dir)])
     assert why == '--ray needs Ray, which is not installed here: pip install "dqn-arcade[ray]"'

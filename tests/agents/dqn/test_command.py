@@ -170,3 +170,4 @@ def test_evaluate_on_another_env_is_refused(short_run):
     result = _dqn("--evaluate", str(short_run), "--env", "ALE/Pong-v5", "--episodes", "1")
     assert result.returncode == 2
     assert "does not fit the env and network asked for" in result.stderr
+    assert "trained on Catch-v0" in result.stderr  # the run's env, not the one asked for
