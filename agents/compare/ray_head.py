@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import secrets
 import shutil
 import signal
 import socket
@@ -74,9 +75,13 @@ class LoopbackHead:
         # A short path: Ray's Unix sockets live under it, and a socket path has at most 107 bytes.
         self.temp_dir = Path(tempfile.mkdtemp(prefix="ray-", dir="/tmp"))
         self.address = f"{LOOPBACK}:{free_port()}"
-        base = {k: v for k, v in (environment or os.environ).items() if k != "RAY_ADDRESS"}
+        others = ("RAY_ADDRESS", "RAY_AUTH_TOKEN_PATH")  # another cluster's, not this head's
+        base = {k: v for k, v in (environment or os.environ).items() if k not in others}
+        # Ray's token authentication with a token of its own, shared by the head and its drivers:
+        # by default Ray takes ~/.ray/auth_token, which may hold another Ray's token.
+        auth = {"RAY_AUTH_MODE": "token", "RAY_AUTH_TOKEN": secrets.token_hex(32)}
         # TMPDIR: the tasks' temporary directories go with the head's when it stops.
-        self.environment = {**base, **LOOPBACK_ENVIRONMENT, "TMPDIR": str(self.temp_dir)}
+        self.environment = {**base, **LOOPBACK_ENVIRONMENT, **auth, "TMPDIR": str(self.temp_dir)}
         self.log = self.temp_dir / "head.log"
         command = [sys.executable, "-m", "ray.scripts.scripts", "start", "--head", "--block",
                    "--node-ip-address", LOOPBACK, "--port", self.address.rpartition(":")[2],
