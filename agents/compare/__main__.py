@@ -36,6 +36,7 @@ from agents.compare.grid import (
     Run,
     Runner,
     env_dir_name,
+    grid_lock,
     plan,
     prepare_out_dir,
     sort_out,
@@ -204,23 +205,23 @@ def main(argv: list[str] | None = None) -> int:
     runs = plan(out_dir, options.env, options.agents, options.seeds, agent_flags)
     runner = _make_runner(options, len(runs))  # a missing Ray is said before anything is written
     prepare_out_dir(out_dir, agent_flags)
-    left, restarted = sort_out(runs)
-    again = f", {restarted} of them afresh (left half-done before)" if restarted else ""
-    print(
-        f"{len(runs)} runs under {out_dir}: {len(runs) - len(left)} finished already (not run "
-        f"again), {len(left)} to run{again}",
-        file=sys.stderr,
-    )
-    stopped_by = None  # the signal that stopped the grid
-    try:
-        with signals_stop_training():  # SIGTERM too: the runs under way are stopped
-            runner.run(left, _report)
-    except KeyboardInterrupt as stop:
-        stopped_by = stop_signal(stop)
-
-    command = "python -m agents.compare " + " ".join(argv if argv is not None else sys.argv[1:])
-    header = f"`{command}`, {runner.describe()}"
-    print(write_results(out_dir, runs, options.env, options.agents, thresholds, header))
+    with grid_lock(out_dir):
+        left, restarted = sort_out(runs)
+        again = f", {restarted} of them afresh (left half-done before)" if restarted else ""
+        print(
+            f"{len(runs)} runs under {out_dir}: {len(runs) - len(left)} finished already (not "
+            f"run again), {len(left)} to run{again}",
+            file=sys.stderr,
+        )
+        stopped_by = None  # the signal that stopped the grid
+        try:
+            with signals_stop_training():  # SIGTERM too: the runs under way are stopped
+                runner.run(left, _report)
+        except KeyboardInterrupt as stop:
+            stopped_by = stop_signal(stop)
+        command = "python -m agents.compare " + " ".join(argv if argv is not None else sys.argv[1:])
+        header = f"`{command}`, {runner.describe()}"
+        print(write_results(out_dir, runs, options.env, options.agents, thresholds, header))
     print(f"results.csv and a table and a picture per env in {out_dir}", file=sys.stderr)
     if stopped_by is not None:
         print(

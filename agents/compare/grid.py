@@ -21,11 +21,14 @@ A `Runner` runs the runs that are left: `local.LocalRunner` (processes here) or
 
 from __future__ import annotations
 
+import contextlib
 import csv
+import fcntl
 import json
 import math
+import os
 import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
@@ -215,6 +218,25 @@ def prepare_out_dir(out_dir: Path, agent_flags: list[str]) -> None:
         raise UsageError(
             f"cannot write in {out_dir} ({error.strerror or error}); pick another --out-dir"
         ) from None
+
+
+@contextlib.contextmanager
+def grid_lock(out_dir: Path) -> Iterator[None]:
+    """Holds `out_dir` for this command: a UsageError if another command holds it, which would
+    take its runs under way for half-done ones and delete them (`sort_out`). The lock (flock on
+    the directory itself) goes with the process, however it ends."""
+    descriptor = os.open(out_dir, os.O_RDONLY)
+    try:
+        try:
+            fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise UsageError(
+                f"another agents.compare is running the grid in {out_dir}; let it finish (the "
+                "same command then runs what it left), or pick another --out-dir"
+            ) from None
+        yield
+    finally:
+        os.close(descriptor)
 
 
 def sort_out(runs: list[Run]) -> tuple[list[Run], int]:

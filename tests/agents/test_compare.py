@@ -21,6 +21,7 @@ from plugin_agents import install_plugins
 
 from agents.common.cli import UsageError
 from agents.compare.__main__ import main as compare_main
+from agents.compare.grid import grid_lock, prepare_out_dir
 
 
 def _with_plugin(site: Path) -> dict[str, str]:
@@ -108,6 +109,19 @@ def test_the_ray_flags_need_ray_and_a_missing_ray_is_one_line(tmp_path, monkeypa
     why = _refusal(["--ray", "--out-dir", str(out_dir)])
     assert why == '--ray needs Ray, which is not installed here: pip install "dqn-arcade[ray]"'
     assert not out_dir.exists()
+
+
+def test_a_grid_another_command_is_running_is_left_alone(tmp_path):
+    out_dir = tmp_path / "compare"
+    grid = ["--env", "Catch-v0", "--agents", "dqn", "--seeds", "1", "--out-dir", str(out_dir)]
+    prepare_out_dir(out_dir, [])
+    under_way = out_dir / "Catch-v0" / "dqn__seed1"  # the other command's run, not finished
+    under_way.mkdir(parents=True)
+    (under_way / "progress.csv").write_text("step\n")
+    with grid_lock(out_dir):  # as the other command holds it
+        why = _refusal(grid)
+    assert why.startswith(f"another agents.compare is running the grid in {out_dir}")
+    assert (under_way / "progress.csv").is_file()
 
 
 def test_a_grid_resumes_runs_only_what_did_not_finish(tmp_path):
