@@ -87,8 +87,9 @@ def _parser() -> Parser:
         nargs="?",
         const="",
         metavar="ADDRESS",
-        help="run each run as a Ray task; ADDRESS (HOST:PORT) of the cluster, else Ray's rule: "
-        "RAY_ADDRESS, else the cluster `ray start` started on this machine, else a new one here",
+        help="run each run as a Ray task; ADDRESS (HOST:PORT) of the cluster ('auto': the one "
+        "`ray start` started on this machine), else RAY_ADDRESS's, else a Ray instance of its "
+        "own here, on 127.0.0.1",
     )
     ray.add_argument("--cpus-per-run", type=float, help="a task's CPUs (default 1)")
     ray.add_argument(

@@ -1,8 +1,10 @@
 """The Ray runner: each run a Ray task, on whatever cluster `ray.init` connects to.
 
-`--ray` alone calls `ray.init()` with no address, and Ray decides: the cluster RAY_ADDRESS names,
-else the one `ray start` last started on this machine, else a new Ray instance on this machine,
-which ends with the command. `--ray ADDRESS` connects to the cluster there, which must be up.
+`--ray ADDRESS` connects to the cluster there, which must be up (`--ray auto`: the one `ray start`
+last started on this machine). `--ray` alone connects to the cluster RAY_ADDRESS names, else
+starts a Ray instance of its own on this machine, which ends with the command and listens on
+127.0.0.1 only (Ray's single-machine mode: a new instance of Ray's own listens on every
+interface).
 
 Each run is a task (`execute.run_on_worker`) holding --cpus-per-run CPUs and --gpus-per-run GPUs
 (a GPU run is given `--device cuda`). It runs the agent's process in a temporary directory of its
@@ -41,6 +43,7 @@ from agents.common.cli import UsageError
 from agents.common.files import atomic_write
 from agents.compare import execute
 from agents.compare.grid import Run
+from agents.compare.ray_head import LOOPBACK_ENVIRONMENT
 
 INSTALL = 'pip install "dqn-arcade[ray]"'
 
@@ -85,6 +88,10 @@ class RayRunner:
         working_dir: Path | None = None,
         keep_checkpoints: bool = True,
     ) -> None:
+        if address is None and not os.environ.get("RAY_ADDRESS"):
+            # A Ray instance of the command's own, on 127.0.0.1: Ray reads this at import.
+            os.environ.update(LOOPBACK_ENVIRONMENT)
+            address = "local"
         self.ray = import_ray()
         check_answers(address)
         self.address = address

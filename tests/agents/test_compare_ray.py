@@ -27,7 +27,7 @@ from plugin_agents import install_plugins
 from agents.common.cli import UsageError
 from agents.common.runs import TIMING_KEYS
 from agents.compare.__main__ import main as compare_main
-from agents.compare.ray_head import LOOPBACK, LoopbackHead, ended, free_port
+from agents.compare.ray_head import LOOPBACK, LoopbackHead, descendants, ended, free_port
 
 GRID = ("--env", "Catch-v0", "CartPole-v1", "--agents", "dqn", "tiny", "--seeds", "1",
         "--total-timesteps", "300")  # fmt: skip
@@ -257,3 +257,31 @@ def test_an_address_where_no_cluster_answers_is_one_line_before_anything_is_writ
         compare_main(["--ray", address, "--out-dir", str(out_dir)])
     assert str(refused.value).startswith(f"no Ray cluster answers at {address} (")
     assert not out_dir.exists()
+
+
+def test_ray_with_no_cluster_named_starts_its_own_on_loopback_only(tmp_path):
+    markers = tmp_path / "markers"
+    markers.mkdir()
+    environment = {k: v for k, v in os.environ.items() if k != "RAY_ADDRESS"}
+    environment.update(
+        PYTHONPATH=install_plugins(tmp_path / "site"),
+        SLEEPY_MARKER_DIR=str(markers),
+        HOME=str(tmp_path),  # where Ray writes the token of a new instance
+        RAY_USAGE_STATS_ENABLED="0",
+    )
+    process = subprocess.Popen(
+        [sys.executable, "-m", "agents.compare", "--env", "Catch-v0", "--agents", "sleepy",
+         "--seeds", "1", "--ray", "--out-dir", str(tmp_path / "out")],
+        cwd=REPO_ROOT, env=environment, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        text=True, start_new_session=True,
+    )  # fmt: skip
+    try:
+        wait_for_file(markers / "sleepy-seed1.pid", process)
+        started = descendants(process.pid)  # the command, its Ray instance and the run
+        listening = _listening_addresses(started)
+    finally:
+        process.send_signal(signal.SIGINT)
+        _, stderr = process.communicate(timeout=120)
+    assert listening and listening <= {LOOPBACK, f"::ffff:{LOOPBACK}"}, listening
+    assert process.returncode == 130, stderr
+    assert all(_wait_until_ended(pid) for pid in started)  # Ray ended with the command
