@@ -28,6 +28,31 @@ def best_rate(run: Callable[[int], int], seconds: float, repeats: int) -> float:
     return max(rates)
 
 
+def interleaved_best_rates(
+    runs: dict[str, Callable[[int], int]], seconds: float, repeats: int
+) -> dict[str, float]:
+    """`best_rate` of each run, the runs taking turns (each repeat times every run once), so that
+    a slow spell of a shared machine falls on all of them rather than on one."""
+    sizes = {}
+    for name, run in runs.items():  # calibrate
+        iterations = 1
+        while True:
+            start = time.perf_counter()
+            run(iterations)
+            elapsed = time.perf_counter() - start
+            if elapsed > 0.05:
+                break
+            iterations *= 4
+        sizes[name] = max(1, int(iterations * seconds / elapsed))
+    best = dict.fromkeys(runs, 0.0)
+    for _ in range(repeats):
+        for name, run in runs.items():
+            start = time.perf_counter()
+            steps = run(sizes[name])
+            best[name] = max(best[name], steps / (time.perf_counter() - start))
+    return best
+
+
 def stepping_runner(
     step: Callable[[Any], Sequence],
     reset: Callable[[], Any],
