@@ -287,12 +287,12 @@ class SB3Agent(Agent):
             if args.save_buffer and replay and replay.is_file():
                 try:
                     model.load_replay_buffer(replay)
-                    end_saved_episodes(model.replay_buffer)
                 except Exception as error:  # a pickle: damaged files raise many kinds
                     raise UsageError(
                         f"{replay} is not a readable SB3 replay buffer ({type(error).__name__}); "
                         "delete it to refill the buffer"
                     ) from None
+                end_saved_episodes(model.replay_buffer)
             elif model.num_timesteps < args.total_timesteps:
                 refilled = refill_note(model.num_timesteps, args.learning_starts)
                 model.learn_from = max(model.learn_from, refilled)
