@@ -11,21 +11,7 @@ from typing import Any
 def best_rate(run: Callable[[int], int], seconds: float, repeats: int) -> float:
     """Steps/s of `run(n)`, which takes n iterations and returns the steps they made; the best of
     `repeats` runs, each sized from a short calibration run to last about `seconds`."""
-    iterations = 1
-    while True:  # calibrate
-        start = time.perf_counter()
-        run(iterations)
-        elapsed = time.perf_counter() - start
-        if elapsed > 0.05:
-            break
-        iterations *= 4
-    iterations = max(1, int(iterations * seconds / elapsed))
-    rates = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        steps = run(iterations)
-        rates.append(steps / (time.perf_counter() - start))
-    return max(rates)
+    return interleaved_best_rates({"run": run}, seconds, repeats)["run"]
 
 
 def interleaved_best_rates(
@@ -33,17 +19,7 @@ def interleaved_best_rates(
 ) -> dict[str, float]:
     """`best_rate` of each run, the runs taking turns (each repeat times every run once), so that
     a slow spell of a shared machine falls on all of them rather than on one."""
-    sizes = {}
-    for name, run in runs.items():  # calibrate
-        iterations = 1
-        while True:
-            start = time.perf_counter()
-            run(iterations)
-            elapsed = time.perf_counter() - start
-            if elapsed > 0.05:
-                break
-            iterations *= 4
-        sizes[name] = max(1, int(iterations * seconds / elapsed))
+    sizes = {name: _calibrated_iterations(run, seconds) for name, run in runs.items()}
     best = dict.fromkeys(runs, 0.0)
     for _ in range(repeats):
         for name, run in runs.items():
@@ -51,6 +27,19 @@ def interleaved_best_rates(
             steps = run(sizes[name])
             best[name] = max(best[name], steps / (time.perf_counter() - start))
     return best
+
+
+def _calibrated_iterations(run: Callable[[int], int], seconds: float) -> int:
+    """The iterations of `run` that last about `seconds`, from runs growing 4x until one lasts
+    over 50 ms."""
+    iterations = 1
+    while True:
+        start = time.perf_counter()
+        run(iterations)
+        elapsed = time.perf_counter() - start
+        if elapsed > 0.05:
+            return max(1, int(iterations * seconds / elapsed))
+        iterations *= 4
 
 
 def stepping_runner(
