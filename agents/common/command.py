@@ -53,14 +53,16 @@ def q_policy(greedy: GreedyActions, num_actions: int) -> PolicyFactory:
     return factory
 
 
-def load_weights(network: nn.Module, weights: dict[str, Any], env_id: str, flags: str) -> None:
-    """A checkpoint's `weights` into `network`, for evaluation; a UsageError if they do not fit,
-    naming the network `flags` that shape it."""
+def load_weights(network: nn.Module, checkpoint: dict[str, Any], flags: str) -> None:
+    """The Q-network of an agent's `checkpoint` (its learner's `q_network`) into `network`, for
+    evaluation; a UsageError if it does not fit, naming the env it was trained on and the network
+    `flags` that shape it."""
     try:
-        network.load_state_dict(weights)
+        network.load_state_dict(checkpoint["learner"]["q_network"])
     except RuntimeError:
+        trained_on = checkpoint["config"]["env"]
         raise UsageError(
-            f"the checkpoint's network (trained on {env_id}) does not fit the env and network "
+            f"the checkpoint's network (trained on {trained_on}) does not fit the env and network "
             f"asked for; leave out --env and the network flags ({flags})"
         ) from None
     network.eval()

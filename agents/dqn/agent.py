@@ -38,10 +38,8 @@ class DQNAgent(Agent):
 
     def load_policy(self, checkpoint: Path, args: Args, device: torch.device) -> PolicyFactory:
         learner = make_learner(args, *train_spaces(args.env), device)
-        saved = load_checkpoint(checkpoint, AGENT)
-        trained_on = saved["config"]["env"]
         load_weights(
-            learner.q_network, saved["learner"]["q_network"], trained_on, "--mlp-hidden, --dueling"
+            learner.q_network, load_checkpoint(checkpoint, AGENT), "--mlp-hidden, --dueling"
         )
         learner.weights_loaded()
         return q_policy(learner.greedy, learner.num_actions)

@@ -38,13 +38,7 @@ class PQNAgent(Agent):
     def load_policy(self, checkpoint: Path, args: Args, device: torch.device) -> PolicyFactory:
         learner = Learner(args, *train_spaces(args.env), device)
         saved = load_checkpoint(checkpoint, AGENT)
-        trained_on = saved["config"]["env"]
-        load_weights(
-            learner.q_network,
-            saved["learner"]["q_network"],
-            trained_on,
-            "--mlp-hidden, --layer-norm",
-        )
+        load_weights(learner.q_network, saved, "--mlp-hidden, --layer-norm")
         learner.weights_loaded()
         return q_policy(learner.greedy, learner.num_actions)
 
